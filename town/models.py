@@ -115,6 +115,9 @@ class Message(models.Model):
         constraints = [models.UniqueConstraint(fields=["world", "mid"], name="message_unique")]
         indexes = [models.Index(fields=["conversation", "id"])]
 
+    def __str__(self) -> str:
+        return f"{self.author_name}: {self.text[:60]}"
+
 
 class Input(models.Model):
     """An accepted input, in the order the engine applied it: snapshot + these = the world."""
@@ -132,6 +135,9 @@ class Input(models.Model):
         constraints = [models.UniqueConstraint(fields=["world", "key"], name="input_key_unique")]
         indexes = [models.Index(fields=["world", "id"])]
 
+    def __str__(self) -> str:
+        return f"{self.payload.get('type')} {self.key}"
+
 
 class WorldSnapshot(models.Model):
     """The whole engine state at a moment, plus the last input it includes."""
@@ -145,6 +151,9 @@ class WorldSnapshot(models.Model):
     class Meta:
         indexes = [models.Index(fields=["world", "-id"])]
 
+    def __str__(self) -> str:
+        return f"world {self.world_id} at {self.t} ms"
+
 
 class HistoryEvent(models.Model):
     """Public events in order (compact: a move is one path, not frames), for replay."""
@@ -156,3 +165,6 @@ class HistoryEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["world", "t"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.t} ms"

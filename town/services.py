@@ -13,7 +13,5 @@ def ensure_default_world() -> World:
     """Return the current world, creating the default one if there is none."""
     world = World.objects.select_for_update().filter(is_current=True).first()
     if world is None:
-        world = World.objects.create(
-            name="Hearthvale", is_current=True, map_name=settings.TOWN_MAP
-        )
+        world = World.objects.create(name="Hearthvale", is_current=True, map_name=settings.TOWN_MAP)
     return world

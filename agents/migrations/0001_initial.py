@@ -8,35 +8,81 @@ from pgvector.django import VectorExtension
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('town', '0001_initial'),
+        ("town", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         VectorExtension(),
         migrations.CreateModel(
-            name='Memory',
+            name="Memory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('observation', 'Observation'), ('conversation', 'Conversation'), ('reflection', 'Reflection'), ('plan', 'Plan')], max_length=12)),
-                ('text', models.TextField()),
-                ('importance', models.PositiveSmallIntegerField(default=3)),
-                ('embedding', pgvector.django.vector.VectorField(blank=True, dimensions=512, null=True)),
-                ('created_t', models.BigIntegerField(default=0)),
-                ('accessed_t', models.BigIntegerField(default=0)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memories', to='town.player')),
-                ('author_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('conversation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='memories', to='town.conversation')),
-                ('evidence', models.ManyToManyField(blank=True, to='agents.memory')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("observation", "Observation"),
+                            ("conversation", "Conversation"),
+                            ("reflection", "Reflection"),
+                            ("plan", "Plan"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("text", models.TextField()),
+                ("importance", models.PositiveSmallIntegerField(default=3)),
+                (
+                    "embedding",
+                    pgvector.django.vector.VectorField(blank=True, dimensions=512, null=True),
+                ),
+                ("created_t", models.BigIntegerField(default=0)),
+                ("accessed_t", models.BigIntegerField(default=0)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memories",
+                        to="town.player",
+                    ),
+                ),
+                (
+                    "author_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="memories",
+                        to="town.conversation",
+                    ),
+                ),
+                ("evidence", models.ManyToManyField(blank=True, to="agents.memory")),
             ],
             options={
-                'verbose_name_plural': 'memories',
-                'indexes': [models.Index(fields=['agent', '-created_t'], name='agents_memo_agent_i_dcd287_idx')],
+                "verbose_name_plural": "memories",
+                "indexes": [
+                    models.Index(
+                        fields=["agent", "-created_t"], name="agents_memo_agent_i_dcd287_idx"
+                    )
+                ],
             },
         ),
     ]

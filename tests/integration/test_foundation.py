@@ -74,9 +74,7 @@ def test_production_without_secret_key_is_a_clear_error(tmp_path):
 
 
 def test_deploy_check_is_clean_in_production(tmp_path):
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DEBUG"}
-    }
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DEBUG"}}
     env.update(
         DEBUG="false",
         SECRET_KEY="a-long-random-production-secret-" + "x9Z" * 20,

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,123 +14,272 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='World',
+            name="World",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('frozen', 'Frozen'), ('archived', 'Archived')], default='running', max_length=10)),
-                ('frozen_reason', models.CharField(blank=True, max_length=20)),
-                ('is_current', models.BooleanField(default=False)),
-                ('map_name', models.CharField(default='town', max_length=80)),
-                ('seed', models.BigIntegerField(default=0)),
-                ('settings', models.JSONField(blank=True, default=dict)),
-                ('clock_ms', models.BigIntegerField(default=0)),
-                ('last_heartbeat', models.DateTimeField(blank=True, null=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("frozen", "Frozen"),
+                            ("archived", "Archived"),
+                        ],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                ("frozen_reason", models.CharField(blank=True, max_length=20)),
+                ("is_current", models.BooleanField(default=False)),
+                ("map_name", models.CharField(default="town", max_length=80)),
+                ("seed", models.BigIntegerField(default=0)),
+                ("settings", models.JSONField(blank=True, default=dict)),
+                ("clock_ms", models.BigIntegerField(default=0)),
+                ("last_heartbeat", models.DateTimeField(blank=True, null=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_current', True)), fields=('is_current',), name='one_current_world')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_current", True)),
+                        fields=("is_current",),
+                        name="one_current_world",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cid', models.CharField(max_length=64)),
-                ('participants', models.JSONField(default=list)),
-                ('started_t', models.BigIntegerField(blank=True, null=True)),
-                ('ended_t', models.BigIntegerField(blank=True, null=True)),
-                ('end_reason', models.CharField(blank=True, max_length=40)),
-                ('summary', models.TextField(blank=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('ended', models.DateTimeField(blank=True, null=True)),
-                ('world', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='town.world')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("cid", models.CharField(max_length=64)),
+                ("participants", models.JSONField(default=list)),
+                ("started_t", models.BigIntegerField(blank=True, null=True)),
+                ("ended_t", models.BigIntegerField(blank=True, null=True)),
+                ("end_reason", models.CharField(blank=True, max_length=40)),
+                ("summary", models.TextField(blank=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("ended", models.DateTimeField(blank=True, null=True)),
+                (
+                    "world",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conversations",
+                        to="town.world",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WorldSnapshot',
+            name="WorldSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('t', models.BigIntegerField()),
-                ('last_input', models.BigIntegerField(default=0)),
-                ('data', models.JSONField()),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('world', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='snapshots', to='town.world')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("t", models.BigIntegerField()),
+                ("last_input", models.BigIntegerField(default=0)),
+                ("data", models.JSONField()),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "world",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="snapshots",
+                        to="town.world",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Player',
+            name="Player",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pid', models.CharField(max_length=64)),
-                ('kind', models.CharField(choices=[('human', 'Human'), ('agent', 'Agent')], max_length=5)),
-                ('name', models.CharField(max_length=40)),
-                ('character', models.CharField(max_length=40)),
-                ('identity', models.TextField(blank=True)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('present', models.BooleanField(default=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('world', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='players', to='town.world')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("pid", models.CharField(max_length=64)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("human", "Human"), ("agent", "Agent")], max_length=5
+                    ),
+                ),
+                ("name", models.CharField(max_length=40)),
+                ("character", models.CharField(max_length=40)),
+                ("identity", models.TextField(blank=True)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("present", models.BooleanField(default=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "world",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="players",
+                        to="town.world",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('world', 'pid'), name='player_pid_unique'), models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('world', 'user'), name='one_player_per_user_per_world')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("world", "pid"), name="player_pid_unique"),
+                    models.UniqueConstraint(
+                        condition=models.Q(("user__isnull", False)),
+                        fields=("world", "user"),
+                        name="one_player_per_user_per_world",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mid', models.CharField(max_length=64)),
-                ('author', models.CharField(max_length=64)),
-                ('author_name', models.CharField(max_length=40)),
-                ('text', models.TextField()),
-                ('t', models.BigIntegerField()),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('author_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='town.conversation')),
-                ('world', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='town.world')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("mid", models.CharField(max_length=64)),
+                ("author", models.CharField(max_length=64)),
+                ("author_name", models.CharField(max_length=40)),
+                ("text", models.TextField()),
+                ("t", models.BigIntegerField()),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="town.conversation",
+                    ),
+                ),
+                (
+                    "world",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="town.world",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['conversation', 'id'], name='town_messag_convers_93ae8a_idx')],
-                'constraints': [models.UniqueConstraint(fields=('world', 'mid'), name='message_unique')],
+                "indexes": [
+                    models.Index(
+                        fields=["conversation", "id"], name="town_messag_convers_93ae8a_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("world", "mid"), name="message_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Input',
+            name="Input",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=160)),
-                ('t', models.BigIntegerField()),
-                ('payload', models.JSONField()),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('world', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='inputs', to='town.world')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=160)),
+                ("t", models.BigIntegerField()),
+                ("payload", models.JSONField()),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "world",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="inputs",
+                        to="town.world",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['world', 'id'], name='town_input_world_i_af6352_idx')],
-                'constraints': [models.UniqueConstraint(fields=('world', 'key'), name='input_key_unique')],
+                "indexes": [
+                    models.Index(fields=["world", "id"], name="town_input_world_i_af6352_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("world", "key"), name="input_key_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HistoryEvent',
+            name="HistoryEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('t', models.BigIntegerField()),
-                ('kind', models.CharField(max_length=40)),
-                ('data', models.JSONField()),
-                ('world', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='history', to='town.world')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("t", models.BigIntegerField()),
+                ("kind", models.CharField(max_length=40)),
+                ("data", models.JSONField()),
+                (
+                    "world",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="history",
+                        to="town.world",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['world', 't'], name='town_histor_world_i_f848f2_idx')],
+                "indexes": [
+                    models.Index(fields=["world", "t"], name="town_histor_world_i_f848f2_idx")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.UniqueConstraint(fields=('world', 'cid'), name='conversation_unique'),
+            model_name="conversation",
+            constraint=models.UniqueConstraint(fields=("world", "cid"), name="conversation_unique"),
         ),
         migrations.AddIndex(
-            model_name='worldsnapshot',
-            index=models.Index(fields=['world', '-id'], name='town_worlds_world_i_83f00d_idx'),
+            model_name="worldsnapshot",
+            index=models.Index(fields=["world", "-id"], name="town_worlds_world_i_83f00d_idx"),
         ),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import signal
@@ -136,10 +137,8 @@ async def run_roles(roles: list[str], stop: asyncio.Event) -> None:
                 raise
             except Exception:
                 log.exception("role %s crashed; restarting in 2 s", name)
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 2)
-                except TimeoutError:
-                    pass
 
     if not roles:
         await stop.wait()
