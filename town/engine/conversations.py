@@ -1,0 +1,266 @@
+"""Conversation rules: invite, accept or decline, walk together, talk, end, cool down."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+from .errors import InputRefused
+from .movement import current_tile, facing_towards
+
+if TYPE_CHECKING:
+    from .world import World
+
+INVITED, WALKING, ACTIVE, ENDED = "invited", "walking", "active", "ended"
+
+
+@dataclass
+class Conversation:
+    """Two characters talking (or about to), inviter first."""
+
+    id: str
+    inviter: str
+    invitee: str
+    status: str
+    created: int
+    started: int | None = None
+    accepted: int | None = None
+    message_count: int = 0
+    last_author: str | None = None
+    last_t: int = 0  # last message or start, for the idle rule
+    messages: list[dict] = field(default_factory=list)  # the most recent few, for minds
+
+    @property
+    def participants(self) -> list[str]:
+        """Player ids, inviter first."""
+        return [self.inviter, self.invitee]
+
+    def other(self, player_id: str) -> str:
+        """The participant who is not player_id."""
+        return self.invitee if player_id == self.inviter else self.inviter
+
+    def public(self) -> dict:
+        """The conversation object of the protocol."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "participants": self.participants,
+            "inviter": self.inviter,
+            "invitee": self.invitee,
+            "created": self.created,
+            "started": self.started,
+            "message_count": self.message_count,
+        }
+
+    def to_state(self) -> dict:
+        """Full state for snapshots."""
+        return asdict(self)
+
+
+def pair_key(a: str, b: str) -> str:
+    """Order-independent key of a pair of players, for cooldowns."""
+    return "\n".join(sorted((a, b)))
+
+
+def find(world: World, conversation_id: object) -> Conversation:
+    """The live conversation with that id, or a refusal."""
+    if not isinstance(conversation_id, str) or not conversation_id:
+        raise InputRefused("invalid", "conversation must be a conversation id")
+    conv = world.conversations.get(conversation_id)
+    if conv is None:
+        if conversation_id in world.ended_ids:
+            raise InputRefused("conflict", "that conversation has ended")
+        raise InputRefused("not_found", "no such conversation")
+    return conv
+
+
+def _participant(conv: Conversation, actor: str) -> None:
+    """Refuse anyone who is not in the conversation."""
+    if actor not in (conv.inviter, conv.invitee):
+        raise InputRefused("forbidden", "you are not part of this conversation")
+
+
+def invite(world: World, actor: str, to: object, now: int) -> list[dict]:
+    """Ask `to` for a conversation."""
+    if not isinstance(to, str) or not to:
+        raise InputRefused("invalid", "to must be a player id")
+    if to == actor:
+        raise InputRefused("conflict", "you cannot talk to yourself")
+    target = world.players.get(to)
+    if target is None:
+        raise InputRefused("not_found", "no such player")
+    if world.players[actor].conversation is not None:
+        raise InputRefused("conflict", "you are already in a conversation")
+    if target.conversation is not None:
+        raise InputRefused("conflict", f"{target.name} is busy")
+    if world.cooldowns.get(pair_key(actor, to), 0) > now:
+        raise InputRefused("conflict", "you talked a moment ago; give it some time")
+    conv = Conversation(world.next_id("c"), actor, to, INVITED, created=now)
+    world.conversations[conv.id] = conv
+    world.players[actor].conversation = target.conversation = conv.id
+    return [{"kind": "conversation_invited", "t": now, "conversation": conv.public()}]
+
+
+def accept(world: World, actor: str, conversation_id: object, now: int) -> list[dict]:
+    """The invitee says yes: both walk towards each other."""
+    conv = find(world, conversation_id)
+    _participant(conv, actor)
+    if actor != conv.invitee:
+        raise InputRefused("forbidden", "only the invited player can accept")
+    if conv.status != INVITED:
+        raise InputRefused("conflict", "this invitation was already answered")
+    conv.status, conv.accepted = WALKING, now
+    events = [{"kind": "conversation_accepted", "t": now, "conversation": conv.public()}]
+    return events + walk_together(world, conv, now)
+
+
+def decline(world: World, actor: str, conversation_id: object, now: int) -> list[dict]:
+    """The invitee says no."""
+    conv = find(world, conversation_id)
+    _participant(conv, actor)
+    if actor != conv.invitee:
+        raise InputRefused("forbidden", "only the invited player can decline")
+    if conv.status != INVITED:
+        raise InputRefused("conflict", "this invitation was already answered")
+    return end(world, conv, "declined", now)
+
+
+def say(world: World, actor: str, conversation_id: object, text: object, now: int) -> list[dict]:
+    """A chat message; ends the conversation when it reaches the message cap."""
+    conv = find(world, conversation_id)
+    _participant(conv, actor)
+    if conv.status != ACTIVE:
+        raise InputRefused("conflict", "the conversation has not started")
+    if not isinstance(text, str):
+        raise InputRefused("invalid", "text must be a string")
+    text = text.strip()
+    if not 1 <= len(text) <= world.config.max_message_chars:
+        raise InputRefused("invalid", f"text must be 1-{world.config.max_message_chars} characters")
+    message_id = world.next_id("m")
+    conv.message_count += 1
+    conv.last_author, conv.last_t = actor, now
+    name = world.players[actor].name
+    conv.messages.append({"id": message_id, "author": actor, "name": name, "text": text, "t": now})
+    del conv.messages[: -world.config.recent_messages]
+    events = [
+        {
+            "kind": "message",
+            "t": now,
+            "conversation": conv.id,
+            "author": actor,
+            "text": text,
+            "id": message_id,
+        }
+    ]
+    if conv.message_count >= world.config.max_messages_per_conversation:
+        events += end(world, conv, "message_cap", now)
+    return events
+
+
+def typing(world: World, actor: str, conversation_id: object, now: int) -> list[dict]:
+    """A passing "is typing" signal; changes nothing."""
+    conv = find(world, conversation_id)
+    _participant(conv, actor)
+    if conv.status != ACTIVE:
+        raise InputRefused("conflict", "the conversation has not started")
+    return [{"kind": "typing", "t": now, "conversation": conv.id, "player": actor}]
+
+
+def leave(world: World, actor: str, conversation_id: object, now: int) -> list[dict]:
+    """A participant walks out, which ends a two-person conversation."""
+    conv = find(world, conversation_id)
+    _participant(conv, actor)
+    return end(world, conv, "left", now, leaver=actor)
+
+
+def end(
+    world: World, conv: Conversation, reason: str, now: int, leaver: str | None = None
+) -> list[dict]:
+    """Close the conversation, free both players and start the pair's cooldown."""
+    events = []
+    if leaver is not None:
+        events.append(
+            {"kind": "conversation_left", "t": now, "conversation": conv.id, "player": leaver}
+        )
+    events.append(
+        {"kind": "conversation_ended", "t": now, "conversation": conv.id, "reason": reason}
+    )
+    conv.status = ENDED
+    del world.conversations[conv.id]
+    world.remember_ended(conv.id)
+    for pid in conv.participants:
+        player = world.players.get(pid)
+        if player is not None and player.conversation == conv.id:
+            player.conversation = None
+            player.idle_since = now
+    world.cooldowns[pair_key(conv.inviter, conv.invitee)] = (
+        now + world.config.conversation_cooldown_ms
+    )
+    return events
+
+
+def walk_together(world: World, conv: Conversation, now: int) -> list[dict]:
+    """Start the talk if the pair is close, else send both to meet half-way."""
+    a, b = world.players[conv.inviter], world.players[conv.invitee]
+    ta, tb = current_tile(a, now), current_tile(b, now)
+    if abs(ta[0] - tb[0]) + abs(ta[1] - tb[1]) <= world.config.conversation_distance:
+        return _start(world, conv, now)
+    if not world.search_budget_left():
+        return []  # engine searches share the per-tick cap; try again next tick
+    path = world.search_path(ta, tb, now, counted=True)
+    if path is None:
+        return end(world, conv, "unreachable", now)
+    # Meet in the middle: one plan instead of two pursuers re-pathing every step.
+    middle = (len(path) - 1) // 2
+    return world.walk(a, path[: middle + 1], now) + world.walk(b, path[middle + 1 :][::-1], now)
+
+
+def _start(world: World, conv: Conversation, now: int) -> list[dict]:
+    """Both stop, face each other and the conversation becomes active."""
+    events = []
+    a, b = world.players[conv.inviter], world.players[conv.invitee]
+    for p in (a, b):
+        p.pending_move = None  # a queued errand must not walk them out of the talk
+        if p.path:
+            events += world.halt(p, now)
+    a.facing = facing_towards((a.x, a.y), (b.x, b.y), a.facing)
+    b.facing = facing_towards((b.x, b.y), (a.x, a.y), b.facing)
+    conv.status, conv.started, conv.last_t = ACTIVE, now, now
+    events.append({"kind": "conversation_started", "t": now, "conversation": conv.public()})
+    return events
+
+
+def step(world: World, now: int) -> list[dict]:
+    """The per-tick conversation rules: timeouts, walking together, idle and length limits."""
+    cfg = world.config
+    events: list[dict] = []
+    for conv in list(world.conversations.values()):
+        if conv.status == INVITED and now - conv.created >= cfg.invite_timeout_ms:
+            events += end(world, conv, "timeout", now)
+        elif conv.status == WALKING:
+            if now - (conv.accepted or now) >= cfg.walk_timeout_ms:
+                events += end(world, conv, "timeout", now)
+                continue
+            a, b = world.players[conv.inviter], world.players[conv.invitee]
+            ta, tb = current_tile(a, now), current_tile(b, now)
+            close = abs(ta[0] - tb[0]) + abs(ta[1] - tb[1]) <= cfg.conversation_distance
+            # Re-plan only when both stopped short: the meeting plan holds while anyone walks.
+            if close or not (world.walking(a, now) or world.walking(b, now)):
+                events += walk_together(world, conv, now)
+        elif conv.status == ACTIVE:
+            if cfg.conversation_idle_ms and now - conv.last_t >= cfg.conversation_idle_ms:
+                events += end(world, conv, "idle", now)
+            elif cfg.max_conversation_ms and now - (conv.started or now) >= cfg.max_conversation_ms:
+                events += end(world, conv, "duration", now)
+    for key in [k for k, until in world.cooldowns.items() if until <= now]:
+        del world.cooldowns[key]
+    return events
+
+
+def is_turn(conv: Conversation, player_id: str) -> bool:
+    """Whether player_id should speak next: after the other, or first as the inviter."""
+    if conv.status != ACTIVE:
+        return False
+    if conv.last_author is None:
+        return player_id == conv.inviter
+    return conv.last_author != player_id
