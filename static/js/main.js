@@ -1,0 +1,205 @@
+// Boot: read the page config, load the map and sprites, open the socket, wire the UI.
+import { Store } from './store.js';
+import { Connection } from './net.js';
+import { Camera } from './camera.js';
+import { Renderer } from './render.js';
+import { Sprites } from './assets.js';
+import { loadMap } from './map.js';
+import { attachInput } from './input.js';
+import { Commands } from './commands.js';
+import { $ } from './ui/dom.js';
+import { Toasts } from './ui/toasts.js';
+import { Banners } from './ui/banners.js';
+import { Dialog } from './ui/dialog.js';
+import { PeopleList } from './ui/people.js';
+import { Card } from './ui/card.js';
+import { Chat } from './ui/chat.js';
+import { Invites } from './ui/invites.js';
+import { Join } from './ui/join.js';
+import { Hud, Loading } from './ui/hud.js';
+import { Music } from './ui/music.js';
+
+function readConfig() {
+  const el = document.getElementById('town-config');
+  try {
+    return JSON.parse(el?.textContent || 'null') || {};
+  } catch {
+    return {};
+  }
+}
+
+function boot() {
+  const config = readConfig();
+  const store = new Store();
+  const camera = new Camera();
+  const sprites = new Sprites(config.sprite_url);
+  const canvas = $('town-canvas');
+  const renderer = new Renderer(canvas, { store, camera, sprites });
+  const toasts = new Toasts($('toasts'));
+  const banners = new Banners($('banners'));
+  const loading = new Loading();
+  let map = null;
+  let mapUrl = null;
+
+  // Read-only handle for browser tests and curious developers.
+  Object.defineProperty(window, '__town', {
+    value: Object.freeze({ store, camera, renderer, config, get map() { return map; } }),
+    configurable: false,
+  });
+
+  camera.zoom = 1; // an overview for visitors; joining zooms in on your character
+  renderer.start();
+
+  if (!config.world) {
+    loading.fail('There is no town here yet. An operator can found one with “manage.py town init”.');
+    return;
+  }
+
+  const net = new Connection(config.ws_url);
+  const commands = new Commands({ net, store, renderer, getMap: () => map });
+  const hud = new Hud({ store, camera, config, commands, renderer, getMap: () => map });
+  const join = new Join({ config, store, commands, sprites, toasts });
+  const card = new Card({ root: $('card'), store, commands, sprites, config, renderer, onJoin: () => join.open() });
+  const side = $('side');
+  new Chat({ store, commands, config, toasts, onShow: (open) => side.classList.toggle('has-chat', open) });
+  new Invites({ root: $('invites'), store, commands });
+  new PeopleList({
+    store, sprites,
+    list: $('people-list'), count: $('people-count'), empty: $('people-empty'), badge: $('people-badge'),
+    onPick: (id) => {
+      const pos = store.positionOf(id);
+      const phone = window.matchMedia('(max-width: 719px)').matches;
+      if (pos) {
+        camera.follow = false;
+        // On phones the card covers the lower half: keep them in the upper part of the view.
+        camera.lookAt(pos.x * 32 + 16, pos.y * 32 + 16 + (phone ? camera.viewH * 0.22 / camera.zoom : 0));
+      }
+      if (phone) hud.togglePeople(false);
+      card.open(id, { focus: true });
+    },
+  });
+  new Music({ audio: $('music'), button: $('mute'), icon: $('mute-icon'), store });
+  const help = new Dialog($('help-dialog'));
+  $('help').addEventListener('click', () => help.open());
+
+  // ---- the map ------------------------------------------------------------
+  const characters = (config.characters || []).map((c) => c.name);
+  let spritesDone = 0;
+  const steps = () => 2 + characters.length;
+  const report = (done, label) => loading.progress(done / steps(), label);
+  async function useMap(url) {
+    if (!url || url === mapUrl) return;
+    mapUrl = url;
+    try {
+      const m = await loadMap(url, (d, _t, label) => report(d + spritesDone, label));
+      if (url !== mapUrl) return;
+      map = m;
+      renderer.setMap(map);
+      hud.centre();
+      loading.done();
+    } catch (err) {
+      console.error('[town] map failed', err);
+      mapUrl = null;
+      loading.fail('The map could not be loaded. Try reloading the page.');
+    }
+  }
+  for (const name of characters) {
+    sprites.load(name).then(() => {
+      spritesDone += 1;
+      report(spritesDone, 'Waking the residents');
+    });
+  }
+  useMap(config.map_url);
+
+  // ---- the socket ---------------------------------------------------------
+  net.on('frame', (f) => {
+    switch (f.type) {
+      case 'hello':
+        store.applyHello(f);
+        break;
+      case 'snapshot':
+        store.applySnapshot(f);
+        if (f.map && !mapUrl) useMap(f.map);
+        break;
+      case 'events':
+        store.applyEvents(f.events);
+        break;
+      case 'ack':
+        store.applyAck(f);
+        break;
+      case 'error':
+        if (!commands.quiet.has(f.id)) toasts.error(f);
+        break;
+      default:
+        break;
+    }
+  });
+  net.on('status', (s) => {
+    if (s.state === 'open') banners.clear('reconnecting');
+    else banners.set('reconnecting', `Reconnecting… attempt ${s.attempt}`, { tone: 'warn' });
+  });
+  store.on('status', (status) => {
+    if (status === 'frozen') banners.set('frozen', 'The town is frozen — time stands still until it resumes.', { tone: 'cold' });
+    else banners.clear('frozen');
+    if (status === 'archived') banners.set('archived', 'This town is archived: you can look around, but nothing happens here any more.', { tone: 'info' });
+    else banners.clear('archived');
+  });
+  store.on('hello', (f) => {
+    if (f.mind === 'offline') {
+      banners.set('offline', 'Residents are running on the offline mind — no language model configured.', { tone: 'info', dismissible: true });
+    } else banners.clear('offline');
+  });
+  store.on('me', (id) => {
+    if (id != null) {
+      camera.follow = true;
+      if (camera.zoom < 2 && window.innerWidth >= 700) camera.zoomTo(2);
+      hud.centre();
+    }
+  });
+  store.on('move', (id) => {
+    if (id === store.you.player) renderer.preview = null; // the server's path takes over
+  });
+  net.start();
+
+  // ---- input --------------------------------------------------------------
+  let hinted = false;
+  attachInput({
+    canvas, camera, renderer, map: () => map,
+    actions: {
+      tap(x, y) {
+        if (card.isOpen && store.me == null) card.close();
+        if (!map) return;
+        if (store.me) {
+          card.pendingTalk = null;
+          commands.moveTo(x, y);
+          camera.follow = true;
+        } else if (!hinted) {
+          hinted = true;
+          toasts.show('Join the town to walk around. Drag to look, click someone to meet them.');
+        }
+      },
+      select: (id) => card.open(id),
+      step: (dx, dy) => {
+        if (store.me) {
+          camera.follow = true;
+          commands.step(dx, dy);
+        } else camera.panBy(-dx * 64, -dy * 64);
+      },
+      hover(tile, id) {
+        renderer.hover = id;
+        renderer.hoverTile = tile;
+        hud.showArea(tile && map ? map.areaAt(tile[0] * 32 + 16, tile[1] * 32 + 16) : null);
+      },
+      zoom: (dir) => hud.zoom(dir),
+      centre: () => hud.centre(),
+      help: () => help.open(),
+      mute: () => $('mute').click(),
+      escape: () => {
+        card.close();
+        hud.togglePeople(false);
+      },
+    },
+  });
+}
+
+boot();

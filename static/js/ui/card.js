@@ -1,0 +1,186 @@
+// The character card: who someone is, what they are doing, recent talks, and "Talk".
+import { h, timeAgo, listNames } from './dom.js';
+import { spriteThumb } from './people.js';
+import { TALK_RANGE } from '../commands.js';
+
+export class Card {
+  constructor({ root, store, commands, sprites, config, renderer, onJoin }) {
+    Object.assign(this, { root, store, commands, sprites, config, renderer, onJoin });
+    this.id = null;
+    this.pendingTalk = null; // walk over, then invite on arrival
+    this._walkedAt = 0;
+    this.details = null;
+    this._timer = null;
+    store.on('roster', () => this.update());
+    store.on('conversation', () => this.update());
+    root.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') {
+        e.stopPropagation();
+        this.close();
+      }
+    });
+  }
+
+  get isOpen() {
+    return this.id != null;
+  }
+
+  open(id, { focus = false } = {}) {
+    const p = this.store.players.get(id);
+    if (!p) return;
+    this.id = id;
+    this.details = null;
+    this.renderer.selected = id;
+    this.#build(p);
+    this.root.hidden = false;
+    this.update();
+    clearInterval(this._timer);
+    this._timer = setInterval(() => this.tick(), 300);
+    if (focus) this.parts.close.focus();
+    this.#fetch(id);
+  }
+
+  close() {
+    if (this.id == null) return;
+    const hadFocus = this.root.contains(document.activeElement);
+    this.id = null;
+    this.pendingTalk = null;
+    this.renderer.selected = null;
+    this.root.hidden = true;
+    clearInterval(this._timer);
+    if (hadFocus) document.getElementById('town-canvas')?.focus();
+  }
+
+  #build(p) {
+    const parts = {
+      name: h('h2', { class: 'card__name', id: 'card-name' }, p.name),
+      kind: h('span', { class: `card__kind card__kind--${p.kind}` }, p.kind === 'agent' ? 'Resident' : 'Visitor'),
+      close: h('button', { type: 'button', class: 'icon-btn icon-btn--small card__close', 'aria-label': 'Close card', testid: 'card-close', onclick: () => this.close() }, '×'),
+      now: h('p', { class: 'card__now' }),
+      identity: h('p', { class: 'card__identity' }, 'Getting to know them…'),
+      action: h('div', { class: 'card__actions' }),
+      recent: h('div', { class: 'card__recent' }),
+    };
+    this.parts = parts;
+    this.root.replaceChildren(
+      h('header', { class: 'card__head' }, spriteThumb(this.sprites, p.character, 48), h('div', { class: 'card__title' }, parts.name, parts.kind), parts.close),
+      parts.now,
+      parts.identity,
+      parts.action,
+      parts.recent,
+    );
+  }
+
+  async #fetch(id) {
+    const url = this.config.player_url?.replace('{id}', encodeURIComponent(id));
+    if (!url) return;
+    try {
+      const res = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      if (!res.ok) throw new Error(String(res.status));
+      const data = await res.json();
+      if (this.id !== id) return;
+      this.details = data;
+      this.#renderDetails();
+    } catch (err) {
+      if (this.id === id) this.parts.identity.textContent = 'Could not load their story just now.';
+    }
+  }
+
+  #renderDetails() {
+    const d = this.details;
+    this.parts.identity.textContent = d.identity || (d.kind === 'human' ? 'A visitor to Hearthvale.' : 'A quiet soul of Hearthvale.');
+    const convs = d.recent_conversations || [];
+    if (!convs.length) {
+      this.parts.recent.replaceChildren();
+      return;
+    }
+    this.parts.recent.replaceChildren(
+      h('h3', { class: 'card__sub' }, 'Recent conversations'),
+      h('ul', { class: 'card__convs' }, convs.slice(0, 5).map((c) => h('li', { class: 'conv' },
+        h('span', { class: 'conv__with' }, `with ${listNames(c.with || [])}`),
+        h('span', { class: 'conv__meta' }, [c.messages != null ? `${c.messages} messages` : null, c.ended ? timeAgo(c.ended) : 'ongoing'].filter(Boolean).join(' · ')),
+        c.summary ? h('span', { class: 'conv__summary' }, c.summary) : null,
+      ))),
+    );
+  }
+
+  tick() {
+    if (this.id == null) return;
+    if (this.pendingTalk === this.id) {
+      if (this.#canTalkNow()) {
+        this.pendingTalk = null;
+        this.commands.invite(this.id);
+      } else if (performance.now() - this._walkedAt > 1500 && !this.store.positionOf(this.store.you.player)?.moving) {
+        this.#walk(); // they wandered off; follow them
+      }
+    }
+    this.update();
+  }
+
+  #walk() {
+    this._walkedAt = performance.now();
+    this.renderer.camera.follow = true;
+    this.commands.walkTowards(this.id);
+  }
+
+  #canTalkNow() {
+    const p = this.store.players.get(this.id);
+    return p && p.conversation == null && !this.store.myConversation() && this.commands.distanceTo(this.id) <= TALK_RANGE;
+  }
+
+  update() {
+    if (this.id == null) return;
+    const p = this.store.players.get(this.id);
+    if (!p) {
+      this.parts.now.textContent = 'Has left the town.';
+      this.parts.action.replaceChildren();
+      return;
+    }
+    const now = p.conversation != null ? `Talking${p.activity ? ` — ${p.activity}` : ''}` : p.activity || 'Taking a stroll';
+    if (this.parts.now.textContent !== `Now: ${now}`) this.parts.now.textContent = `Now: ${now}`;
+    this.#renderAction(p);
+  }
+
+  #renderAction(p) {
+    const { store, commands, config } = this;
+    const me = store.you.player;
+    let key;
+    let node;
+    if (p.id === me) {
+      key = 'me';
+      node = () => [h('span', { class: 'card__hint' }, 'That’s you!'), h('button', { type: 'button', class: 'btn btn--ghost btn--small', testid: 'leave-town', onclick: () => commands.leave() }, 'Leave town')];
+    } else if (me == null) {
+      key = config.user ? 'join' : 'signin';
+      node = () => config.user
+        ? [h('button', { type: 'button', class: 'btn btn--primary btn--small', testid: 'talk-button', onclick: () => this.onJoin() }, 'Join to talk')]
+        : [h('a', { class: 'btn btn--primary btn--small', href: config.login_url, testid: 'talk-button' }, 'Sign in to talk')];
+    } else if (store.myConversation()) {
+      const mine = store.myConversation();
+      key = mine.participants?.includes(p.id) ? 'with' : 'busy-me';
+      node = () => [h('span', { class: 'card__hint' }, key === 'with' ? 'You are talking together.' : 'You are already in a conversation.')];
+    } else if (p.conversation != null) {
+      key = 'busy';
+      node = () => [h('button', { type: 'button', class: 'btn btn--small', disabled: true, testid: 'talk-button' }, 'Busy talking')];
+    } else if (commands.distanceTo(p.id) <= TALK_RANGE) {
+      key = 'talk';
+      node = () => [h('button', { type: 'button', class: 'btn btn--primary btn--small', testid: 'talk-button', dataset: { mode: 'talk' }, onclick: () => commands.invite(p.id) }, `Talk to ${p.name}`)];
+    } else {
+      key = this.pendingTalk === p.id ? 'walking' : 'walk';
+      node = () => key === 'walking'
+        ? [h('span', { class: 'card__hint' }, `Walking over to ${p.name}…`)]
+        : [h('button', {
+          type: 'button', class: 'btn btn--primary btn--small', testid: 'talk-button', dataset: { mode: 'walk' },
+          onclick: () => {
+            this.pendingTalk = p.id;
+            this.#walk();
+            this.update();
+          },
+        }, 'Walk over & talk')];
+    }
+    if (this.parts.action.dataset.key === key) return;
+    const hadFocus = this.parts.action.contains(document.activeElement);
+    this.parts.action.dataset.key = key;
+    this.parts.action.replaceChildren(...node());
+    if (hadFocus) (this.parts.action.querySelector('button:not([disabled]), a') || this.parts.close).focus();
+  }
+}

@@ -1,0 +1,54 @@
+// DOM helpers. Text always goes in as text nodes: never innerHTML with town data.
+
+/**
+ * h('button', {class: 'btn', testid: 'x', onclick: fn, 'aria-label': '…'}, 'Label', child)
+ * `text` sets textContent; `dataset` merges data-*; false/null attributes are skipped.
+ */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v == null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else if (k === 'testid') el.dataset.testid = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c == null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function $(id) {
+  return document.getElementById(id);
+}
+
+/** "3 min ago", "yesterday"… from an ISO date. */
+export function timeAgo(iso) {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '';
+  const s = Math.round((Date.now() - t) / 1000);
+  if (s < 45) return 'just now';
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const hr = Math.round(m / 60);
+  if (hr < 24) return `${hr} h ago`;
+  const d = Math.round(hr / 24);
+  return d === 1 ? 'yesterday' : `${d} days ago`;
+}
+
+export function clockTime(iso) {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '';
+  return new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+/** Names joined for people: "Ada", "Ada and Bo", "Ada, Bo and Cy". */
+export function listNames(names) {
+  const n = names.filter(Boolean);
+  if (n.length <= 1) return n[0] ?? 'someone';
+  return `${n.slice(0, -1).join(', ')} and ${n.at(-1)}`;
+}
