@@ -168,3 +168,23 @@ class HistoryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.t} ms"
+
+
+class AuditEntry(models.Model):
+    """Who did what to which world, and when (operators and staff actions)."""
+
+    world = models.ForeignKey(World, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_label = models.CharField(max_length=80, blank=True)  # "cli", "idle-job", a username
+    action = models.CharField(max_length=40)
+    detail = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "audit entries"
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.created:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"

@@ -1,12 +1,256 @@
-"""Runs worlds: one asyncio task per world this process holds the lease of."""
+"""Runs worlds: one asyncio task per world whose lease this engine process holds.
+
+A WorldRunner feeds the pure engine (town/engine) with inputs from the channel layer and
+with the fixed step, writes accepted inputs and chat lines before acknowledging them,
+broadcasts events, hands decision requests to the minds, and saves snapshots. On start it
+rebuilds the world from the latest snapshot plus the inputs logged after it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import logging
+import time
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from town import persistence, selectors
+from town.engine import InputRefused
+from town.groups import ENGINES_GROUP, MINDS_CHANNEL, engine_group, world_group
+from town.lease import LeaseHolder
+
+log = logging.getLogger(__name__)
+
+STEP_MS = 1000  # the fixed world step
+SNAPSHOT_EVERY_MS = 5000
+SCAN_EVERY = 2.0  # seconds between looks for worlds to run
+RECENT_MESSAGES = 50
+
+
+class WorldRunner:
+    """Runs one world until told to stop."""
+
+    def __init__(self, world_id: int, layer) -> None:
+        self.world_id = world_id
+        self.layer = layer
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.stopping = asyncio.Event()
+        self.seq = 0
+        self.pending: list[dict] = []  # accepted inputs awaiting their write
+
+    # -- clock -------------------------------------------------------------------------
+
+    def now(self) -> int:
+        """World time (ms): advances with the wall clock while this runner runs."""
+        return self.base_ms + int((time.monotonic() - self.base_mono) * 1000)
+
+    # -- life --------------------------------------------------------------------------
+
+    async def run(self, host_stop: asyncio.Event) -> None:
+        loaded = await database_sync_to_async(persistence.load_world)(self.world_id)
+        self.meta, self.world, self.recent = loaded.meta, loaded.world, loaded.recent
+        self.last_input = loaded.last_input
+        self.base_ms, self.base_mono = self.world.now, time.monotonic()
+        self.next_tick = (self.world.now // STEP_MS + 1) * STEP_MS
+        self.last_snapshot = self.world.now
+        self.channel = await self.layer.new_channel()
+        await self.layer.group_add(engine_group(self.world_id), self.channel)
+        receiver = asyncio.ensure_future(self._receive())
+        try:
+            # Residents defined in the database but not yet in the world walk in now.
+            events: list[dict] = []
+            for inp in loaded.pending_joins:
+                events += self._handle_input({"input": inp}, self.now(), [])
+            await self._flush(events, [])
+            await self.layer.group_send(world_group(self.world_id), {"type": "world.resync"})
+            log.info("world %s running from t=%s ms", self.world_id, self.world.now)
+            while not (host_stop.is_set() or self.stopping.is_set()):
+                await self._step()
+        finally:
+            receiver.cancel()
+            await self.layer.group_discard(engine_group(self.world_id), self.channel)
+        await database_sync_to_async(persistence.save_snapshot)(
+            self.world_id, self.world, self.last_input
+        )
+        log.info("world %s stopped at t=%s ms", self.world_id, self.world.now)
+
+    async def _receive(self) -> None:
+        while True:
+            message = await self.layer.receive(self.channel)
+            await self.queue.put(message)
+
+    async def _step(self) -> None:
+        wait = max(0.0, (self.next_tick - self.now()) / 1000)
+        batch = []
+        with contextlib.suppress(TimeoutError):
+            batch.append(await asyncio.wait_for(self.queue.get(), wait))
+        while not self.queue.empty():
+            batch.append(self.queue.get_nowait())
+        now = self.now()
+        events: list[dict] = []
+        while self.next_tick <= now:
+            events += self.world.tick(self.next_tick)
+            self.next_tick += STEP_MS
+        replies: list[tuple[str, dict]] = []
+        snapshot_requests: list[str] = []
+        for message in batch:
+            kind = message.get("type")
+            if kind == "engine.input":
+                events += self._handle_input(message, now, replies)
+            elif kind == "engine.snapshot":
+                snapshot_requests.append(message["reply_to"])
+            elif kind == "engine.stop":
+                self.stopping.set()
+        await self._flush(events, replies)
+        for reply_to in snapshot_requests:
+            await self.layer.send(
+                reply_to,
+                {"type": "world.snapshot", "snapshot": self.public_snapshot(), "seq": self.seq},
+            )
+        for request in self.world.take_decision_requests():
+            await self.layer.send(
+                MINDS_CHANNEL,
+                {"type": "mind.request", "world": self.world_id, "request": request},
+            )
+        if self.world.now - self.last_snapshot >= SNAPSHOT_EVERY_MS:
+            self.last_snapshot = self.world.now
+            await database_sync_to_async(persistence.save_snapshot)(
+                self.world_id, self.world, self.last_input
+            )
+
+    def _handle_input(self, message: dict, now: int, replies: list) -> list[dict]:
+        """Apply one input; accepted ones are queued for the write that precedes their ack."""
+        inp = message["input"]
+        reply_to = message.get("reply_to")
+        client_id = message.get("client_id")
+        try:
+            self._check_capacity(inp)
+            already = self.world.has_applied(inp.get("key"))  # a resend: ack, don't log
+            events = self.world.apply(inp, now)
+        except InputRefused as refusal:
+            if reply_to:
+                frame = {"type": "error", "code": refusal.code, "message": refusal.message}
+                if client_id:
+                    frame["id"] = client_id
+                replies.append((reply_to, frame))
+            return []
+        if not already:
+            self.pending.append(
+                {"input": inp, "t": now, "user_id": message.get("user_id"), "events": events}
+            )
+        if reply_to and client_id:
+            replies.append((reply_to, {"type": "ack", "id": client_id}))
+        return events
+
+    def _check_capacity(self, inp: dict) -> None:
+        if inp.get("type") == "join" and inp.get("kind") == "human":
+            humans = sum(1 for p in self.world.players.values() if p.kind == "human")
+            if humans >= self.meta.max_humans and inp.get("actor") not in self.world.players:
+                raise InputRefused("world_full", "the town is full right now; try again later")
+
+    async def _flush(self, events: list[dict], replies: list[tuple[str, dict]]) -> None:
+        """Persist accepted inputs, messages and history, then broadcast and acknowledge."""
+        self._name_authors(events)
+        if self.pending or events:
+            self.last_input = await database_sync_to_async(persistence.record)(
+                self.world_id, self.pending, events, self.last_input
+            )
+        self.pending = []
+        if events:
+            self._remember_messages(events)
+            self.seq += 1
+            await self.layer.group_send(world_group(self.world_id), self._events_message(events))
+        for reply_to, frame in replies:
+            await self.layer.send(reply_to, {"type": "world.reply", "frame": frame})
+
+    def _name_authors(self, events: list[dict]) -> None:
+        for event in events:
+            if event["kind"] == "message" and "author_name" not in event:
+                author = self.world.players.get(event["author"])
+                event["author_name"] = author.name if author else "someone"
+
+    def _remember_messages(self, events: list[dict]) -> None:
+        for event in events:
+            if event["kind"] == "message":
+                self.recent.append({k: v for k, v in event.items() if k != "kind"})
+        del self.recent[:-RECENT_MESSAGES]
+
+    def _events_message(self, events: list[dict]) -> dict:
+        joined = [e["player"]["id"] for e in events if e["kind"] == "player_joined"]
+        left = [e["player"] for e in events if e["kind"] == "player_left"]
+        text = json.dumps({"type": "events", "events": events}, separators=(",", ":"))
+        return {
+            "type": "world.events",
+            "seq": self.seq,
+            "text": text,
+            "joined": joined,
+            "left": left,
+        }
+
+    def public_snapshot(self) -> dict:
+        """The `snapshot` frame's body for a client joining now."""
+        now = self.world.now
+        return selectors.snapshot_body(self.meta, self.world, now, self.recent)
 
 
 class EngineHost:
-    """Takes world leases and runs their engines."""
+    """Takes the leases of running worlds and runs their engines."""
+
+    def __init__(self) -> None:
+        self.runners: dict[int, tuple[WorldRunner, asyncio.Task]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
-        await stop.wait()
+        self.layer = get_channel_layer()
+        self.leases = LeaseHolder()
+        await self.leases.open()
+        wake = asyncio.Event()
+        channel = await self.layer.new_channel()
+        await self.layer.group_add(ENGINES_GROUP, channel)
+        listener = asyncio.ensure_future(self._listen(channel, wake))
+        try:
+            while not stop.is_set():
+                await self.scan(stop)
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(_first(stop.wait(), wake.wait()), SCAN_EVERY)
+        finally:
+            listener.cancel()
+            await self.layer.group_discard(ENGINES_GROUP, channel)
+            for runner, task in self.runners.values():
+                runner.stopping.set()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, 10)
+            await self.leases.close()
+
+    async def _listen(self, channel: str, wake: asyncio.Event) -> None:
+        while True:
+            await self.layer.receive(channel)
+            wake.set()
+
+    async def scan(self, stop: asyncio.Event) -> None:
+        """Start runners for running worlds we can lease; reap finished ones."""
+        if not await self.leases.alive():
+            raise RuntimeError("lost the lease connection to the database")
+        for world_id, (_runner, task) in list(self.runners.items()):
+            if task.done():
+                del self.runners[world_id]
+                await self.leases.release(world_id)
+                if not task.cancelled() and task.exception():
+                    log.error("world %s engine crashed", world_id, exc_info=task.exception())
+        for world_id in await database_sync_to_async(selectors.running_world_ids)():
+            if world_id in self.runners or not await self.leases.take(world_id):
+                continue
+            runner = WorldRunner(world_id, self.layer)
+            self.runners[world_id] = (runner, asyncio.ensure_future(runner.run(stop)))
+
+
+async def _first(*aws) -> None:
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

@@ -1,3 +1,16 @@
 """The town's pages and JSON endpoints."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from town import views
+
+urlpatterns = [
+    path("worlds/<int:world_id>/", views.world_page, name="world-page"),
+    path("worlds/<int:world_id>/replay/", views.world_page, name="world-replay"),
+    path("api/worlds/<int:world_id>/map/", views.world_map, name="world-map"),
+    path("api/worlds/<int:world_id>/players/<str:pid>/", views.player_detail),
+    path(
+        "api/worlds/<int:world_id>/conversations/<str:cid>/messages/",
+        views.conversation_messages,
+    ),
+]

@@ -3,14 +3,81 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
+
+from town import selectors
+from town.models import Conversation, Player, World
+
+
+def town_config(request: HttpRequest, world: World | None) -> dict:
+    """What the page's script needs to start (rendered with json_script, never inline JS)."""
+    user = request.user
+    here = request.get_full_path()
+    config = {
+        "world": None,
+        "user": {"username": user.get_username(), "is_staff": user.is_staff}
+        if user.is_authenticated
+        else None,
+        "login_url": f"{reverse('account_login')}?next={here}",
+        "signup_url": f"{reverse('account_signup')}?next={here}",
+        "characters": selectors.characters(),
+        "sprite_url": "/static/sprites/{name}.png",
+    }
+    if world is not None:
+        wid = world.pk
+        config.update(
+            world={"id": wid, "name": world.name},
+            ws_url=f"/ws/world/{wid}/",
+            map_url=reverse("world-map", args=[wid]),
+            player_url=f"/api/worlds/{wid}/players/{{id}}/",
+            messages_url=f"/api/worlds/{wid}/conversations/{{id}}/messages/",
+            replay_url=reverse("world-replay", args=[wid]),
+        )
+    return config
 
 
 def home(request: HttpRequest) -> HttpResponse:
     """The town page: anyone can watch; signed-in people can join."""
-    return render(request, "town/home.html", {"town_config": {}})
+    world = selectors.world_or_current(None)
+    return render(request, "town/home.html", {"town_config": town_config(request, world)})
+
+
+def world_page(request: HttpRequest, world_id: int) -> HttpResponse:
+    """A given world's page (e.g. an archived one)."""
+    world = get_object_or_404(World, pk=world_id)
+    return render(request, "town/home.html", {"town_config": town_config(request, world)})
+
+
+def world_map(request: HttpRequest, world_id: int) -> JsonResponse:
+    """The world's Tiled map, with tileset images as static URLs."""
+    world = get_object_or_404(World, pk=world_id)
+    try:
+        data = selectors.client_map(world.map_name)
+    except FileNotFoundError:
+        raise Http404("map not found") from None
+    response = JsonResponse(data)
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def player_detail(request: HttpRequest, world_id: int, pid: str) -> JsonResponse:
+    """A character card's data."""
+    try:
+        return JsonResponse(selectors.player_detail(world_id, pid))
+    except Player.DoesNotExist:
+        raise Http404("no such character") from None
+
+
+def conversation_messages(request: HttpRequest, world_id: int, cid: str) -> JsonResponse:
+    """Older messages of a conversation, a page at a time (?before=<message id>)."""
+    before = request.GET.get("before") or None
+    try:
+        return JsonResponse(selectors.conversation_messages(world_id, cid, before))
+    except Conversation.DoesNotExist:
+        raise Http404("no such conversation") from None
 
 
 @never_cache

@@ -1,0 +1,217 @@
+"""The world WebSocket (PROTOCOL.md): validates frames and hands them to the engine.
+
+Consumers are thin: they check who may do what, rate-limit, and forward inputs to the
+engine that holds the world's lease; the engine answers with ack / error and broadcasts
+events to everyone watching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from town import selectors, services
+from town.groups import engine_group, human_pid, world_group
+from town.protocol import PLAYER_TYPES, STAFF_TYPES, ProtocolError, parse_frame
+from town.ratelimit import TokenBucket
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_WAIT = 1.5  # seconds to wait for the engine before building a snapshot from the database
+GARBAGE_LIMIT = 20  # refused frames within GARBAGE_WINDOW before the socket is closed
+GARBAGE_WINDOW = 10.0
+POLICY_CLOSE = 4008
+HEARTBEAT_WRITE_EVERY = 30.0
+
+
+class WorldConsumer(AsyncWebsocketConsumer):
+    """One watcher (spectator or player) of one world."""
+
+    async def connect(self) -> None:
+        world_id = self.scope["url_route"]["kwargs"].get("world_id")
+        self.world = await database_sync_to_async(selectors.world_or_current)(world_id)
+        if self.world is None:
+            await self.close()  # before accept: the handshake is refused
+            return
+        self.world_id = self.world.pk
+        self.status = self.world.status
+        self.user = self.scope.get("user")
+        self.signed_in = bool(self.user and self.user.is_authenticated)
+        self.pid = human_pid(self.user.pk) if self.signed_in else None
+        self.present = False
+        self.synced = False
+        self.snapshot_seq = -1
+        self.buffer: list[dict] = []
+        self.refusals: list[float] = []
+        self.last_heartbeat_write = 0.0
+        self.inputs = TokenBucket(rate=8, burst=20)
+        self.chat = TokenBucket(rate=0.5, burst=5)
+        self.invites = TokenBucket(rate=0.2, burst=3)
+        await self.channel_layer.group_add(world_group(self.world_id), self.channel_name)
+        await self.accept()
+        await self.request_snapshot()
+        await self.record_heartbeat()
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "world_id", None) is not None:
+            await self.channel_layer.group_discard(world_group(self.world_id), self.channel_name)
+        fallback = getattr(self, "fallback", None)
+        if fallback:
+            fallback.cancel()
+
+    # -- resync ----------------------------------------------------------------------
+
+    async def request_snapshot(self) -> None:
+        self.synced = False
+        await self.channel_layer.group_send(
+            engine_group(self.world_id),
+            {"type": "engine.snapshot", "reply_to": self.channel_name},
+        )
+        self.fallback = asyncio.ensure_future(self._snapshot_from_database_later())
+
+    async def _snapshot_from_database_later(self) -> None:
+        await asyncio.sleep(SNAPSHOT_WAIT)
+        if not self.synced:
+            snap = await database_sync_to_async(selectors.stored_snapshot)(self.world_id)
+            if not self.synced:
+                await self.send_snapshot(snap, seq=-1)
+
+    async def world_snapshot(self, message: dict) -> None:
+        """The engine's answer to our snapshot request."""
+        if not self.synced:
+            await self.send_snapshot(message["snapshot"], message["seq"])
+
+    async def send_snapshot(self, snap: dict, seq: int) -> None:
+        self.synced = True
+        self.snapshot_seq = seq
+        self.status = snap["world"]["status"]
+        self.present = self.pid is not None and any(p["id"] == self.pid for p in snap["players"])
+        await self.send_json(
+            {
+                "type": "hello",
+                "world": self.world_id,
+                "you": {
+                    "user": self.user.get_username() if self.signed_in else None,
+                    "player": self.pid if self.present else None,
+                },
+                "server_time": int(time.time() * 1000),
+                "mind": snap.get("mind", "offline"),
+            }
+        )
+        await self.send_json({"type": "snapshot", **snap})
+        buffered, self.buffer = self.buffer, []
+        for message in buffered:
+            await self.world_events(message)
+
+    # -- from the engine ---------------------------------------------------------------
+
+    async def world_events(self, message: dict) -> None:
+        """A batch of events broadcast to everyone watching the world."""
+        if not self.synced:
+            self.buffer.append(message)
+            return
+        seq = message.get("seq")
+        if seq is not None and seq <= self.snapshot_seq:
+            return  # already part of the snapshot this client got
+        if message.get("status"):
+            self.status = message["status"]
+        if self.pid:
+            if self.pid in message.get("joined", ()):
+                self.present = True
+            if self.pid in message.get("left", ()):
+                self.present = False
+        await self.send(text_data=message["text"])
+
+    async def world_reply(self, message: dict) -> None:
+        """An ack or error for one of our inputs."""
+        await self.send_json(message["frame"])
+
+    async def world_resync(self, message: dict) -> None:
+        """The engine restarted: ask for a fresh snapshot."""
+        await self.request_snapshot()
+
+    # -- from the client ---------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            frame = parse_frame(text_data, bytes_data)
+            await self.handle(frame)
+        except ProtocolError as refusal:
+            await self.refuse(refusal)
+
+    async def refuse(self, refusal: ProtocolError) -> None:
+        await self.send_json(refusal.frame())
+        now = time.monotonic()
+        self.refusals = [t for t in self.refusals if now - t < GARBAGE_WINDOW] + [now]
+        if len(self.refusals) > GARBAGE_LIMIT:
+            await self.send_json(
+                {"type": "error", "code": "rate_limited", "message": "too many bad frames"}
+            )
+            await self.close(code=POLICY_CLOSE)
+
+    async def handle(self, frame) -> None:
+        kind = frame.type
+        if kind == "heartbeat":
+            await self.record_heartbeat()
+            return
+        fid = frame.id
+        if not self.signed_in:
+            raise ProtocolError("not_signed_in", "sign in to take part", fid)
+        if not self.inputs.take():
+            raise ProtocolError("rate_limited", "slow down: too many inputs", fid)
+        if kind in STAFF_TYPES:
+            await self.control(kind, fid)
+            return
+        if self.status != "running":
+            raise ProtocolError("world_frozen", f"the world is {self.status}", fid)
+        if kind in PLAYER_TYPES and not self.present:
+            raise ProtocolError("not_player", "join the world first", fid)
+        if kind == "say" and not self.chat.take():
+            raise ProtocolError("rate_limited", "slow down: too many messages", fid)
+        if kind == "invite" and not self.invites.take():
+            raise ProtocolError("rate_limited", "slow down: too many invitations", fid)
+        payload = frame.model_dump(exclude={"id"}, exclude_none=True)
+        if kind == "join":
+            payload.update(await self.join_fields(frame))
+        await self.channel_layer.group_send(
+            engine_group(self.world_id),
+            {
+                "type": "engine.input",
+                "input": {**payload, "actor": self.pid, "key": f"u{self.user.pk}:{fid}"},
+                "client_id": fid,
+                "user_id": self.user.pk,
+                "reply_to": self.channel_name,
+            },
+        )
+
+    async def join_fields(self, frame) -> dict:
+        characters = selectors.character_names()
+        character = frame.character or characters[self.user.pk % len(characters)]
+        if character not in characters:
+            raise ProtocolError("invalid", f"unknown character {character!r}", frame.id)
+        name = frame.name or self.user.get_username()[:32]
+        return {"name": name, "character": character, "kind": "human"}
+
+    async def control(self, kind: str, fid: str) -> None:
+        if not self.user.is_staff:
+            raise ProtocolError("forbidden", "only staff can freeze or resume the world", fid)
+        action = services.freeze_world if kind == "freeze" else services.resume_world
+        try:
+            await database_sync_to_async(action)(self.world_id, actor=self.user)
+        except services.WrongState as exc:
+            raise ProtocolError("conflict", str(exc), fid) from None
+        await self.send_json({"type": "ack", "id": fid})
+
+    async def record_heartbeat(self) -> None:
+        now = time.monotonic()
+        if now - self.last_heartbeat_write >= HEARTBEAT_WRITE_EVERY:
+            self.last_heartbeat_write = now
+            await database_sync_to_async(services.record_heartbeat)(self.world_id)
+
+    async def send_json(self, content: dict) -> None:
+        await self.send(text_data=json.dumps(content, separators=(",", ":")))
