@@ -61,6 +61,8 @@ class MindWorker:
         return cached[0]
 
     async def answer(self, layer, message: dict) -> None:
+        if message.get("type") != "mind.request":
+            return  # the routine mind keeps no memories of events
         world_id, request = message["world"], message["request"]
         mind = await self.mind_for(world_id)
         for n, inp in enumerate(mind.decide(request, {})):

@@ -146,6 +146,8 @@ else:
     EMBEDDED_DATABASE = False
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# Parallel test runs on one server need different test databases.
+DATABASES["default"]["TEST"] = {"NAME": env("TOWN_TEST_DB", "test_town")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channels: Redis when REDIS_URL is set (many processes), else in-memory (one process).

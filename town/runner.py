@@ -28,6 +28,10 @@ STEP_MS = 1000  # the fixed world step
 SNAPSHOT_EVERY_MS = 5000
 SCAN_EVERY = 2.0  # seconds between looks for worlds to run
 RECENT_MESSAGES = 50
+# Events the minds hear about (to remember conversations, meet newcomers, …).
+OBSERVED_KINDS = frozenset(
+    {"message", "conversation_started", "conversation_ended", "player_joined", "player_left"}
+)
 
 
 class WorldRunner:
@@ -142,7 +146,10 @@ class WorldRunner:
                 {"input": inp, "t": now, "user_id": message.get("user_id"), "events": events}
             )
         if reply_to and client_id:
-            replies.append((reply_to, {"type": "ack", "id": client_id}))
+            ack = {"type": "ack", "id": client_id}
+            if inp.get("type") == "join":
+                ack["player"] = inp["actor"]
+            replies.append((reply_to, ack))
         return events
 
     def _check_capacity(self, inp: dict) -> None:
@@ -163,6 +170,12 @@ class WorldRunner:
             self._remember_messages(events)
             self.seq += 1
             await self.layer.group_send(world_group(self.world_id), self._events_message(events))
+            observed = [e for e in events if e["kind"] in OBSERVED_KINDS]
+            if observed:
+                await self.layer.send(
+                    MINDS_CHANNEL,
+                    {"type": "mind.events", "world": self.world_id, "events": observed},
+                )
         for reply_to, frame in replies:
             await self.layer.send(reply_to, {"type": "world.reply", "frame": frame})
 

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from town import selectors
+from town import replay, selectors
 from town.models import Conversation, Player, World
 
 
@@ -78,6 +78,25 @@ def conversation_messages(request: HttpRequest, world_id: int, cid: str) -> Json
         return JsonResponse(selectors.conversation_messages(world_id, cid, before))
     except Conversation.DoesNotExist:
         raise Http404("no such conversation") from None
+
+
+def world_history(request: HttpRequest, world_id: int) -> JsonResponse:
+    """Replay data: the state at ?from=<world ms> and the events after it (up to ?to=)."""
+    get_object_or_404(World, pk=world_id)
+    try:
+        start = int(request.GET.get("from", 0))
+        end = int(request.GET["to"]) if request.GET.get("to") else None
+    except ValueError:
+        return JsonResponse({"error": "from and to are world times in ms"}, status=400)
+    return JsonResponse(replay.history(world_id, start, end))
+
+
+def replay_page(request: HttpRequest, world_id: int) -> HttpResponse:
+    """Watch a world's history from any moment at 1×–32×."""
+    world = get_object_or_404(World, pk=world_id)
+    config = town_config(request, world)
+    config["history_url"] = reverse("world-history", args=[world_id])
+    return render(request, "town/replay.html", {"town_config": config, "world": world})
 
 
 @never_cache
