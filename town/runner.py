@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.db import connections
 
 from town import persistence, selectors
 from town.engine import InputRefused
@@ -44,6 +47,15 @@ class WorldRunner:
         self.stopping = asyncio.Event()
         self.seq = 0
         self.pending: list[dict] = []  # accepted inputs awaiting their write
+        # The world's own database thread (and connection), so its writes never queue
+        # behind the web role's sync work on Django's shared thread.
+        self.db_thread = ThreadPoolExecutor(1, thread_name_prefix=f"world-{world_id}-db")
+
+    async def db(self, fn, *args):
+        """Run a persistence function on this world's database thread."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self.db_thread, functools.partial(fn, *args)
+        )
 
     # -- clock -------------------------------------------------------------------------
 
@@ -54,7 +66,14 @@ class WorldRunner:
     # -- life --------------------------------------------------------------------------
 
     async def run(self, host_stop: asyncio.Event) -> None:
-        loaded = await database_sync_to_async(persistence.load_world)(self.world_id)
+        try:
+            await self._run(host_stop)
+        finally:
+            await self.db(connections.close_all)
+            self.db_thread.shutdown(wait=False)
+
+    async def _run(self, host_stop: asyncio.Event) -> None:
+        loaded = await self.db(persistence.load_world, self.world_id)
         self.meta, self.world, self.recent = loaded.meta, loaded.world, loaded.recent
         self.last_input = loaded.last_input
         self.base_ms, self.base_mono = self.world.now, time.monotonic()
@@ -76,9 +95,7 @@ class WorldRunner:
         finally:
             receiver.cancel()
             await self.layer.group_discard(engine_group(self.world_id), self.channel)
-        await database_sync_to_async(persistence.save_snapshot)(
-            self.world_id, self.world, self.last_input
-        )
+        await self.db(persistence.save_snapshot, self.world_id, self.world, self.last_input)
         log.info("world %s stopped at t=%s ms", self.world_id, self.world.now)
 
     async def _receive(self) -> None:
@@ -121,9 +138,7 @@ class WorldRunner:
             )
         if self.world.now - self.last_snapshot >= SNAPSHOT_EVERY_MS:
             self.last_snapshot = self.world.now
-            await database_sync_to_async(persistence.save_snapshot)(
-                self.world_id, self.world, self.last_input
-            )
+            await self.db(persistence.save_snapshot, self.world_id, self.world, self.last_input)
 
     def _handle_input(self, message: dict, now: int, replies: list) -> list[dict]:
         """Apply one input; accepted ones are queued for the write that precedes their ack."""
@@ -162,8 +177,8 @@ class WorldRunner:
         """Persist accepted inputs, messages and history, then broadcast and acknowledge."""
         self._name_authors(events)
         if self.pending or events:
-            self.last_input = await database_sync_to_async(persistence.record)(
-                self.world_id, self.pending, events, self.last_input
+            self.last_input = await self.db(
+                persistence.record, self.world_id, self.pending, events, self.last_input
             )
         self.pending = []
         if events:

@@ -1,0 +1,210 @@
+"""Fan-out benchmark: N WebSocket clients on one `runtown` process.
+
+A share of the clients are players who walk (a move every ~3 s) and chat in pairs (a line
+every ~5 s); the rest are spectators. Reports delivery latency (send → receipt at other
+clients) p50/p99, the server's CPU and memory, and bytes per client per second, for each N,
+with ratios to the smallest N measured in the same run.
+
+Run: .venv/bin/python bench/fanout.py [--clients 50 200 500] [--seconds 20] [--players 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import TownProcess, free_port  # noqa: E402
+from tests.netclient import NetSocket, make_sessions  # noqa: E402
+
+MEASURING_SPECTATORS = 40  # spectators that parse frames (the rest only count bytes)
+
+
+class Run:
+    def __init__(self) -> None:
+        self.sent: dict[tuple[str, str], float] = {}  # (kind, player) -> last send time
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+
+    def observe(self, frame: dict, now: float) -> None:
+        if frame.get("type") == "error":
+            self.errors.append(frame.get("code", "?"))
+        for event in frame.get("events", ()):
+            if event["kind"] == "move":
+                key = ("move", event["player"])
+            elif event["kind"] == "message":
+                key = ("say", event["author"])
+            else:
+                continue
+            sent = self.sent.get(key)
+            if sent is not None:
+                self.latencies.append((now - sent) * 1000)
+
+
+async def listen(sock: NetSocket, run: Run, parse: bool, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            raw = await asyncio.wait_for(sock.ws.recv(), 1.0)
+        except TimeoutError:
+            continue
+        except Exception:
+            return
+        sock.bytes_in += len(raw)
+        if parse:
+            run.observe(json.loads(raw), time.monotonic())
+
+
+async def player_loop(sock: NetSocket, me: str, partner_first: bool, run: Run, stop) -> None:
+    rng = random.Random(me)
+    n = 0
+    next_move = time.monotonic() + rng.uniform(0, 3)
+    next_say = time.monotonic() + rng.uniform(6, 9)  # after the pair has met
+    while not stop.is_set():
+        now = time.monotonic()
+        if now >= next_move:
+            n += 1
+            x, y = sock.home[0] + rng.randint(-4, 4), sock.home[1] + rng.randint(-4, 4)
+            run.sent[("move", me)] = time.monotonic()
+            await sock.send(type="move", id=f"m{n}", x=max(1, x), y=max(1, y))
+            next_move = now + rng.uniform(2.5, 3.5)
+        if now >= next_say and sock.conversation:
+            n += 1
+            run.sent[("say", me)] = time.monotonic()
+            await sock.send(type="say", id=f"s{n}", conversation=sock.conversation, text=f"hi {n}")
+            next_say = now + rng.uniform(4.5, 5.5)
+        await asyncio.sleep(0.1)
+
+
+async def measure(base_url: str, sessions: list[str], clients: int, seconds: float) -> dict:
+    run = Run()
+    stop = asyncio.Event()
+    players = sessions[: min(len(sessions), clients)]
+    socks: list[NetSocket] = []
+    sem = asyncio.Semaphore(50)
+
+    async def connect(session: str | None) -> NetSocket:
+        async with sem:
+            sock = NetSocket(base_url, session)
+            await sock.open()
+            return sock
+
+    t0 = time.monotonic()
+    socks = list(await asyncio.gather(*(connect(s) for s in players)))
+    socks += await asyncio.gather(*(connect(None) for _ in range(clients - len(players))))
+    connect_s = time.monotonic() - t0
+    # Players join (or are already in), then pair up to talk.
+    for n, sock in enumerate(socks[: len(players)]):
+        await sock.send(type="join", id="join", name=f"P{n}", character="kit")
+        ack = await sock.ack("join", timeout=30)
+        sock.me = ack.get("player") or sock.items[0]["you"]["player"]
+    snap_sock = NetSocket(base_url)
+    _, snap = await snap_sock.open()
+    await snap_sock.close()
+    where = {p["id"]: (p["x"], p["y"]) for p in snap["players"]}
+    for sock in socks[: len(players)]:
+        sock.home = where.get(sock.me, (32, 24))
+        sock.conversation = None
+    pairs = list(zip(socks[0 : len(players) : 2], socks[1 : len(players) : 2], strict=False))
+    for a, b in pairs:
+        await a.send(type="invite", id="inv", to=b.me)
+    for a, b in pairs:
+        try:
+            invited = await b.until(
+                lambda e, a=a: (
+                    e.get("kind") == "conversation_invited" and e["conversation"]["inviter"] == a.me
+                ),
+                timeout=10,
+            )
+            cid = invited["conversation"]["id"]
+            await b.send(type="accept", id="acc", conversation=cid)
+            a.conversation = b.conversation = cid
+        except AssertionError:
+            pass
+    proc = psutil.Process(SERVER_PID)
+    cpu0 = proc.cpu_times()
+    for s in socks:
+        s.bytes_in = 0
+    listeners = [
+        asyncio.ensure_future(listen(s, run, i < len(players) + MEASURING_SPECTATORS, stop))
+        for i, s in enumerate(socks)
+    ]
+    walkers = [
+        asyncio.ensure_future(player_loop(s, s.me, True, run, stop)) for s in socks[: len(players)]
+    ]
+    wall0 = time.monotonic()
+    await asyncio.sleep(seconds)
+    stop.set()
+    elapsed = time.monotonic() - wall0
+    cpu1 = proc.cpu_times()
+    await asyncio.gather(*listeners, *walkers, return_exceptions=True)
+    rss = proc.memory_info().rss
+    for s in socks:
+        await s.close()
+    lat = sorted(run.latencies) or [float("nan")]
+    return {
+        "clients": clients,
+        "players": len(players),
+        "connect_s": connect_s,
+        "p50_ms": statistics.median(lat),
+        "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))],
+        "deliveries": len(run.latencies),
+        "server_cpu_pct": 100 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / elapsed,
+        "server_rss_mb": rss / 2**20,
+        "bytes_per_client_s": statistics.mean(s.bytes_in for s in socks) / elapsed,
+        "errors": len(run.errors),
+        "error_codes": sorted(set(run.errors)),
+    }
+
+
+SERVER_PID = 0
+
+
+def main() -> None:
+    global SERVER_PID
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[50, 200, 500])
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--players", type=int, default=40)
+    args = parser.parse_args()
+    var = Path(tempfile.mkdtemp(prefix="fanout-"))
+    town = TownProcess(var, free_port(), {"TOWN_MAX_HUMANS": "1000", "DEBUG": "true"})
+    town.start()
+    try:
+        town.wait_ready()
+        SERVER_PID = town.proc.pid
+        names = [f"bench{n}" for n in range(args.players)]
+        sessions = list(make_sessions(town.env, names).values())
+        print(f"server pid {town.proc.pid}, {os.cpu_count()} cores, {args.seconds:.0f} s per run")
+        print(
+            f"{'clients':>7} {'players':>7} {'p50 ms':>8} {'p99 ms':>8} {'deliv':>7} "
+            f"{'cpu %':>6} {'rss MB':>7} {'B/cl/s':>8} {'errors':>6}  ratio p99 / cpu"
+        )
+        base = None
+        for n in args.clients:
+            r = asyncio.run(measure(town.url, sessions, n, args.seconds))
+            base = base or r
+            print(
+                f"{r['clients']:>7} {r['players']:>7} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
+                f"{r['deliveries']:>7} {r['server_cpu_pct']:>6.1f} {r['server_rss_mb']:>7.0f} "
+                f"{r['bytes_per_client_s']:>8.0f} {r['errors']:>6}  "
+                f"{r['p99_ms'] / base['p99_ms']:.2f}x / {r['server_cpu_pct'] / base['server_cpu_pct']:.2f}x"
+                + (f"  codes={r['error_codes']}" if r["errors"] else "")
+            )
+    finally:
+        town.stop()
+
+
+if __name__ == "__main__":
+    main()

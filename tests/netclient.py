@@ -1,0 +1,110 @@
+"""A protocol client over a real TCP WebSocket (for runtown subprocesses and benchmarks)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_MAKE_SESSIONS = """
+import json, sys
+from django.contrib.auth.models import User
+from django.test import Client
+out = {}
+for name in sys.argv[1:]:
+    user, _ = User.objects.get_or_create(username=name, defaults={"email": name + "@example.com"})
+    if name.startswith("staff"):
+        user.is_staff = True
+        user.save()
+    client = Client()
+    client.force_login(user)
+    out[name] = client.cookies["sessionid"].value
+print(json.dumps(out))
+"""
+
+
+def make_sessions(env: dict, names: list[str]) -> dict[str, str]:
+    """Create users (names starting with "staff" are staff) and return a session key each."""
+    out = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); exec(open(0).read())", *names],
+        input=_MAKE_SESSIONS,
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+class NetSocket:
+    """One connection speaking the protocol, with a little inbox for waiting on frames."""
+
+    def __init__(self, base_url: str, session: str | None = None, world: int | None = None):
+        ws_base = base_url.replace("http://", "ws://")
+        self.url = f"{ws_base}/ws/world/{world}/" if world else f"{ws_base}/ws/world/"
+        self.origin = base_url
+        self.session = session
+        self.items: list[dict] = []
+        self.claimed: set[int] = set()
+        self.bytes_in = 0
+
+    async def open(self) -> tuple[dict, dict]:
+        headers = {"Cookie": f"sessionid={self.session}"} if self.session else {}
+        self.ws = await websockets.connect(
+            self.url,
+            origin=self.origin,
+            additional_headers=headers,
+            max_size=2**22,
+            max_queue=None,
+            ping_interval=None,
+        )
+        hello = await self.until(lambda f: f.get("type") == "hello")
+        snapshot = await self.until(lambda f: f.get("type") == "snapshot")
+        return hello, snapshot
+
+    async def recv(self, timeout: float) -> dict:
+        raw = await asyncio.wait_for(self.ws.recv(), timeout)
+        self.bytes_in += len(raw)
+        frame = json.loads(raw)
+        self.items.append(frame)
+        self.items.extend(frame.get("events", []))
+        return frame
+
+    async def send(self, **frame) -> None:
+        await self.ws.send(json.dumps(frame))
+
+    async def until(self, predicate, timeout: float = 15) -> dict:
+        """The first unclaimed frame or event that matches, waiting for more if needed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        checked = 0
+        while True:
+            while checked < len(self.items):
+                item = self.items[checked]
+                checked += 1
+                if id(item) not in self.claimed and predicate(item):
+                    self.claimed.add(id(item))
+                    return item
+            left = deadline - loop.time()
+            if left <= 0:
+                raise AssertionError(f"no matching frame; last: {self.items[-5:]}")
+            try:
+                await self.recv(left)
+            except TimeoutError:
+                raise AssertionError(f"timed out; last: {self.items[-5:]}") from None
+
+    async def ack(self, fid: str, timeout: float = 15) -> dict:
+        return await self.until(
+            lambda f: f.get("id") == fid and f.get("type") in ("ack", "error"), timeout
+        )
+
+    async def close(self) -> None:
+        await self.ws.close()
