@@ -92,7 +92,7 @@ async def measure(base_url: str, sessions: list[str], clients: int, seconds: flo
     stop = asyncio.Event()
     players = sessions[: min(len(sessions), clients)]
     socks: list[NetSocket] = []
-    sem = asyncio.Semaphore(50)
+    sem = asyncio.Semaphore(10)
 
     async def connect(session: str | None) -> NetSocket:
         async with sem:

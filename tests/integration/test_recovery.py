@@ -15,10 +15,15 @@ def fetch_json(url: str) -> dict:
         return json.loads(resp.read())
 
 
+def conversation_id(event: dict) -> str:
+    conv = event["conversation"]
+    return conv if isinstance(conv, str) else conv["id"]
+
+
 async def talk_then_get_killed(town) -> tuple[str, str, list[str], tuple[int, int]]:
     session = make_sessions(town.env, ["kim"])["kim"]
     kim = NetSocket(town.url, session)
-    hello, snapshot = await kim.open()
+    _, snapshot = await kim.open()
     await kim.send(type="join", id="join-1", name="Kim", character="kit")
     me = (await kim.ack("join-1"))["player"]
     residents = [p for p in snapshot["players"] if p["kind"] == "agent"]
@@ -30,14 +35,9 @@ async def talk_then_get_killed(town) -> tuple[str, str, list[str], tuple[int, in
             invited = await kim.until(lambda e: e.get("kind") == "conversation_invited")
             conversation = invited["conversation"]["id"]
             started = await kim.until(
-                lambda e: (
+                lambda e, cid=conversation: (
                     e.get("kind") in ("conversation_started", "conversation_ended")
-                    and (
-                        e["conversation"]
-                        if isinstance(e["conversation"], str)
-                        else e["conversation"]["id"]
-                    )
-                    == conversation
+                    and conversation_id(e) == cid
                 ),
                 timeout=60,
             )
