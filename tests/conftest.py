@@ -81,9 +81,7 @@ class TownProcess:
         return self.proc.returncode
 
 
-@pytest.fixture
-def town_process(tmp_path_factory) -> Iterator[TownProcess]:
-    """A runtown subprocess with its own var/ (its own embedded database)."""
+def _town_processes(tmp_path_factory) -> Iterator:
     procs: list[TownProcess] = []
 
     def make(extra_env: dict[str, str] | None = None, var_dir: Path | None = None) -> TownProcess:
@@ -95,3 +93,43 @@ def town_process(tmp_path_factory) -> Iterator[TownProcess]:
     for p in procs:
         if p.proc and p.proc.poll() is None:
             p.stop(9)
+
+
+@pytest.fixture
+def town_process(tmp_path_factory) -> Iterator:
+    """Make runtown subprocesses, each with its own var/ (own embedded database) by default."""
+    yield from _town_processes(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def module_town_process(tmp_path_factory) -> Iterator:
+    """Like town_process, for servers shared by the tests of a module."""
+    yield from _town_processes(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """A real redis-server on a free port (Debian's package; CI installs it)."""
+    tmp_path = tmp_path_factory.mktemp("redis")
+    import shutil
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is missing in CI")
+        pytest.skip("redis-server not installed (apt-get install redis-server)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.kill()
+    proc.wait()

@@ -27,6 +27,9 @@ GARBAGE_LIMIT = 20  # refused frames within GARBAGE_WINDOW before the socket is 
 GARBAGE_WINDOW = 10.0
 POLICY_CLOSE = 4008
 HEARTBEAT_WRITE_EVERY = 30.0
+# Per process and world: one heartbeat write stands for every socket watching a running
+# world, so a crowd connecting at once does not queue hundreds of identical writes.
+_last_world_heartbeat: dict[int, float] = {}
 
 
 class WorldConsumer(AsyncWebsocketConsumer):
@@ -209,9 +212,14 @@ class WorldConsumer(AsyncWebsocketConsumer):
 
     async def record_heartbeat(self) -> None:
         now = time.monotonic()
-        if now - self.last_heartbeat_write >= HEARTBEAT_WRITE_EVERY:
-            self.last_heartbeat_write = now
-            await database_sync_to_async(services.record_heartbeat)(self.world_id)
+        if now - self.last_heartbeat_write < HEARTBEAT_WRITE_EVERY:
+            return
+        self.last_heartbeat_write = now
+        recent = now - _last_world_heartbeat.get(self.world_id, -1e9) < HEARTBEAT_WRITE_EVERY / 3
+        if recent and self.status == "running":
+            return
+        _last_world_heartbeat[self.world_id] = now
+        await database_sync_to_async(services.record_heartbeat)(self.world_id)
 
     async def send_json(self, content: dict) -> None:
         await self.send(text_data=json.dumps(content, separators=(",", ":")))

@@ -119,6 +119,7 @@ class Command(BaseCommand):
             verbosity=0,
             websocket_max_message_size=64 * 1024,
             application_close_timeout=5,
+            websocket_handshake_timeout=15,
         )
         server.run()
         if settings.DEBUG:
