@@ -1,12 +1,13 @@
-"""A resident's memory stream (the generative-agents paper), stored with pgvector."""
+"""A resident's memory stream (the generative-agents paper), stored with pgvector, plus the
+state a mind keeps between decisions and the record of every model call."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from pgvector.django import VectorField
+from pgvector.django import HnswIndex, VectorField
 
-from town.models import Conversation, Player
+from town.models import Conversation, Player, World
 
 
 class Memory(models.Model):
@@ -23,20 +24,74 @@ class Memory(models.Model):
     text = models.TextField()
     importance = models.PositiveSmallIntegerField(default=3)  # 1–10
     embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True)
+    # Which embedder made the vector: vectors of different embedders are not comparable.
+    embedder = models.CharField(max_length=80, blank=True)
     created_t = models.BigIntegerField(default=0)  # world ms
     accessed_t = models.BigIntegerField(default=0)
     conversation = models.ForeignKey(
         Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="memories"
     )
+    # Provenance: the human whose words this memory holds (removable with `town forget`).
     author_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
+    author_name = models.CharField(max_length=40, blank=True)
+    source = models.CharField(max_length=20, blank=True)  # "history", "interview", "model" …
     evidence = models.ManyToManyField("self", symmetrical=False, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name_plural = "memories"
-        indexes = [models.Index(fields=["agent", "-created_t"])]
+        indexes = [
+            models.Index(fields=["agent", "-created_t"]),
+            models.Index(fields=["agent", "-accessed_t"], name="memory_agent_accessed"),
+            models.Index(fields=["agent", "-importance"], name="memory_agent_importance"),
+            HnswIndex(
+                name="memory_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"[{self.kind} {self.importance}] {self.text[:60]}"
+
+
+class MindState(models.Model):
+    """What a resident's mind carries between decisions: today's plan, news already told."""
+
+    agent = models.OneToOneField(Player, on_delete=models.CASCADE, related_name="mind")
+    plan_day = models.IntegerField(default=0)  # game day the schedule is for
+    schedule = models.JSONField(default=list, blank=True)  # [{hour, area, activity}]
+    # Summed importance of memories since the last reflection.
+    unreflected = models.IntegerField(default=0)
+    told = models.JSONField(default=dict, blank=True)  # memory id → pids already told
+    seen = models.JSONField(default=dict, blank=True)  # pid → world ms last noted
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"mind of {self.agent_id} (day {self.plan_day})"
+
+
+class ModelCall(models.Model):
+    """One call to the model provider: what for, how big, how long, what it cost."""
+
+    world = models.ForeignKey(World, null=True, blank=True, on_delete=models.SET_NULL)
+    agent = models.CharField(max_length=64, blank=True)  # resident pid
+    purpose = models.CharField(max_length=30)  # reply, plan, summary, reflect, embed …
+    model = models.CharField(max_length=80)
+    tokens_in = models.PositiveIntegerField(default=0)
+    tokens_out = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(default=0)
+    cost_usd = models.FloatField(default=0.0)
+    ok = models.BooleanField(default=True)
+    error = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["world", "created"])]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.model} {self.tokens_in}+{self.tokens_out}"

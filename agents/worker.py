@@ -1,70 +1,147 @@
-"""The worker role: answers residents' decision requests, off the engine's loop.
+"""The worker role: answers residents' decision requests and remembers what happened, off the
+engine's loop.
 
-Engines put requests on one shared channel; whichever worker takes a request decides and
-sends the decision back to the world's engine as ordinary inputs. A slow or failed decision
-only leaves a resident idle: the engine never waits for it.
+Engines put requests and observed events on one shared channel; whichever worker takes a
+message thinks about it in a thread (the minds are synchronous Django code) and sends the
+decision back to the world's engine as ordinary inputs. Decisions for different residents
+run at the same time (up to MIND_WORKER_TASKS); one resident thinks about one thing at a time;
+events of a world are handled in order. A slow or failed decision only leaves a resident
+idle, or falls back to the routine mind: the engine never waits for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import close_old_connections
 
+from agents.mind import Mind
+from agents.residents import load_town
 from agents.routine import RoutineMind
-from town import selectors
 from town.groups import MINDS_CHANNEL, engine_group
-from town.models import Player, World
 
 log = logging.getLogger(__name__)
 
 MIND_REFRESH = 30.0  # seconds before a world's residents are re-read (edits, new residents)
 
 
-def residents_of(world_id: int) -> tuple[list[dict], str, int]:
-    """The world's residents as the minds see them, its map name and seed."""
-    world = World.objects.get(pk=world_id)
-    residents = [
-        {**p.data, "id": p.pid, "name": p.name, "identity": p.identity}
-        for p in Player.objects.filter(world=world, kind=Player.Kind.AGENT)
-    ]
-    return residents, world.map_name, world.seed
+def _in_thread(fn, *args):
+    """Run Django code in a worker thread with a fresh connection, closed afterwards."""
+    close_old_connections()
+    try:
+        return fn(*args)
+    finally:
+        close_old_connections()
 
 
 class MindWorker:
-    """Receives decision requests from engines and sends decisions back as inputs."""
+    """Receives decision requests and events from engines and sends decisions back."""
 
     def __init__(self) -> None:
-        self.minds: dict[int, tuple[RoutineMind, float]] = {}
+        self.minds: dict[int, tuple[Mind, float]] = {}
+        self.locks: dict[tuple[int, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.events: dict[int, asyncio.Queue] = {}
+        self.tasks: set[asyncio.Task] = set()
+        tasks = max(1, settings.MIND_WORKER_TASKS)
+        self.slots = asyncio.Semaphore(tasks)
+        self.pool = ThreadPoolExecutor(max_workers=tasks + 1, thread_name_prefix="mind")
 
     async def run(self, stop: asyncio.Event) -> None:
         layer = get_channel_layer()
-        while not stop.is_set():
-            try:
-                message = await asyncio.wait_for(layer.receive(MINDS_CHANNEL), 1.0)
-            except TimeoutError:
-                continue
-            try:
-                await self.answer(layer, message)
-            except Exception:  # one bad request must not stop the worker
-                log.exception("could not answer %s", message.get("request"))
+        try:
+            while not stop.is_set():
+                try:
+                    message = await asyncio.wait_for(layer.receive(MINDS_CHANNEL), 1.0)
+                except TimeoutError:
+                    continue
+                self.dispatch(layer, message)
+        finally:
+            for task in list(self.tasks):
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 5)
+            self.pool.shutdown(wait=False, cancel_futures=True)
 
-    async def mind_for(self, world_id: int) -> RoutineMind:
+    def dispatch(self, layer, message: dict) -> None:
+        kind = message.get("type")
+        if kind == "mind.request":
+            self._spawn(self.answer(layer, message))
+        elif kind == "mind.events":
+            world_id = message["world"]
+            if world_id not in self.events:
+                self.events[world_id] = asyncio.Queue()
+                self._spawn(self._observe_loop(world_id))
+            self.events[world_id].put_nowait(message["events"])
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def thread(self, fn, *args):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, _in_thread, fn, *args)
+
+    async def mind_for(self, world_id: int) -> Mind:
         cached = self.minds.get(world_id)
         if cached is None or time.monotonic() - cached[1] > MIND_REFRESH:
-            residents, map_name, seed = await database_sync_to_async(residents_of)(world_id)
-            mind = RoutineMind(residents, selectors.town_map(map_name), seed=seed)
-            self.minds[world_id] = cached = (mind, time.monotonic())
+            town = await self.thread(load_town, world_id)
+            self.minds[world_id] = cached = (Mind(town), time.monotonic())
         return cached[0]
 
     async def answer(self, layer, message: dict) -> None:
-        if message.get("type") != "mind.request":
-            return  # the routine mind keeps no memories of events
         world_id, request = message["world"], message["request"]
-        mind = await self.mind_for(world_id)
-        for n, inp in enumerate(mind.decide(request, {})):
-            inp["key"] = f"mind:{request['id']}:{n}"
-            await layer.group_send(engine_group(world_id), {"type": "engine.input", "input": inp})
+        agent = request["agent"]
+        async with self.locks[(world_id, agent)], self.slots:
+            try:
+                mind = await self.mind_for(world_id)
+                inputs = await self.thread(mind.decide, request)
+            except Exception:  # one bad decision must not stop the resident or the worker
+                log.exception("mind failed on %s; the routine mind answers", request.get("id"))
+                inputs = await self._routine(world_id, request)
+            for n, inp in enumerate(inputs):
+                inp["key"] = f"mind:{request['id']}:{n}"
+                await layer.group_send(
+                    engine_group(world_id), {"type": "engine.input", "input": inp}
+                )
+            with contextlib.suppress(Exception):
+                await self.thread(mind.reflect_if_due, agent, request["t"])
+
+    async def _routine(self, world_id: int, request: dict) -> list[dict]:
+        try:
+            town = await self.thread(load_town, world_id)
+            residents = [r for r in town.residents.values()]
+            return RoutineMind(residents, town.town_map, seed=town.seed).decide(request, {})
+        except Exception:
+            log.exception("the routine mind failed too on %s", request.get("id"))
+            return []
+
+    async def _observe_loop(self, world_id: int) -> None:
+        queue = self.events[world_id]
+        while True:
+            events = await queue.get()
+            try:
+                mind = await self.mind_for(world_id)
+                await self.thread(mind.observe, events)
+                t = max(e["t"] for e in events)
+                for pid in _residents_in(events, mind):
+                    await self.thread(mind.reflect_if_due, pid, t)
+            except Exception:
+                log.exception("could not remember events of world %s", world_id)
+
+
+def _residents_in(events: list[dict], mind: Mind) -> set[str]:
+    """Residents whose memories these events may have added to (for the reflection check)."""
+    out = set()
+    for event in events:
+        if event["kind"] == "conversation_ended":
+            out.update(mind.town.residents)  # cheap check per resident; only a few end at once
+            break
+    return out

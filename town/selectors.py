@@ -10,6 +10,7 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
 
+from music.selectors import current_track_url
 from town.engine import EngineConfig, TownMap, World
 from town.models import Conversation, Message, Player
 from town.models import World as WorldRow
@@ -90,8 +91,11 @@ def character_names() -> list[str]:
     return [c["name"] for c in characters()]
 
 
-def mind_mode() -> str:
-    return "llm" if settings.LLM_API_KEY or settings.LLM_BASE_URL else "offline"
+def mind_mode(world_id: int | None = None) -> str:
+    """ "llm" when a model is configured, the world's budget is left and the provider is up."""
+    from agents.budget import mind_mode as minds_mode
+
+    return minds_mode(world_id)
 
 
 def snapshot_body(meta: WorldMeta, world: World, now: int, recent: list[dict]) -> dict:
@@ -110,8 +114,8 @@ def snapshot_body(meta: WorldMeta, world: World, now: int, recent: list[dict]) -
         "players": state["players"],
         "conversations": state["conversations"],
         "messages": recent,
-        "music": None,
-        "mind": mind_mode(),
+        "music": current_track_url(meta.id),
+        "mind": mind_mode(meta.id),
     }
 
 

@@ -1,0 +1,251 @@
+"""A world's residents' minds: the engine's requests in, inputs out, memories along the way.
+
+`Mind.decide` answers `next` / `invite` / `reply` requests. `next` comes from today's
+schedule (the model plans once per game day); people nearby are noted as observations, and a
+resident with news walks up to whoever has not heard it. Replies are grounded in retrieved
+memories; the model writes them when it may (key, budget, provider up), templates otherwise.
+Every method is synchronous and runs in a worker thread, never on the engine's loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+
+from django.conf import settings
+from django.db.models import F
+
+from agents import budget, offline, prompts
+from agents.conversations import conversation_ended
+from agents.embedding import Embedder, ModelEmbedder
+from agents.llm import ModelUnavailable, get_client
+from agents.memory import Recalled, remember, retrieve
+from agents.models import Memory, MindState
+from agents.planning import ensure_plan, entry_at
+from agents.reflection import reflect
+from agents.residents import Town
+from agents.routine import _errand
+
+log = logging.getLogger(__name__)
+
+INVITE_HUMAN_CHANCE = 0.35
+INVITE_RESIDENT_CHANCE = 0.12
+WANDER_CHANCE = 0.4
+DECLINE_WHEN_BUSY = 0.25
+SEEN_EVERY_GAME_HOURS = 1  # note the same person at most once per game hour
+_TALKED = re.compile(r"^Talked with [^()]*\([^)]*\)\.\s*")
+
+
+class Mind:
+    """Thinks for every resident of one world."""
+
+    def __init__(self, town: Town) -> None:
+        self.town = town
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def use_model(self) -> bool:
+        return budget.model_allowed(self.town.world_id)
+
+    def embedder(self, agent: str = "") -> Embedder:
+        if self.use_model():
+            return ModelEmbedder(get_client(), self.town.world_id, agent)
+        return Embedder()
+
+    def state(self, resident: dict) -> MindState:
+        return MindState.objects.get_or_create(agent_id=resident["pk"])[0]
+
+    def remember(self, resident: dict, kind: str, text: str, importance: int, t: int, **kw):
+        """Store a memory and count it towards the next reflection."""
+        memory = remember(
+            resident["pk"], kind, text, importance, t, self.embedder(resident["id"]), **kw
+        )
+        MindState.objects.get_or_create(agent_id=resident["pk"])
+        MindState.objects.filter(agent_id=resident["pk"]).update(
+            unreflected=F("unreflected") + memory.importance
+        )
+        return memory
+
+    def recall(self, resident: dict, query: str, t: int, **kw) -> list[Recalled]:
+        return retrieve(
+            resident["pk"],
+            query,
+            t,
+            self.embedder(resident["id"]),
+            time_rate=self.town.time_rate,
+            **kw,
+        )
+
+    # -- decisions -------------------------------------------------------------------------
+
+    def decide(self, request: dict) -> list[dict]:
+        """Inputs answering one decision request (empty if the agent is not ours)."""
+        resident = self.town.residents.get(request["agent"])
+        if resident is None:
+            return []
+        handler = {"next": self._next, "invite": self._invite, "reply": self._reply}.get(
+            request["kind"]
+        )
+        if handler is None:
+            return []
+        rng = random.Random(f"{self.town.seed}:{request['id']}:{request['agent']}")
+        inputs = handler(resident, request["context"], request["t"], rng)
+        for inp in inputs:
+            inp.setdefault("actor", resident["id"])
+            inp["decision"] = request["id"]
+        return inputs
+
+    def _next(self, resident: dict, ctx: dict, t: int, rng: random.Random) -> list[dict]:
+        state = self.state(resident)
+        ensure_plan(self, resident, state, ctx["clock"]["day"], t)
+        self._notice(resident, state, ctx, t)
+        plan = entry_at(state.schedule, ctx["clock"]["hour"])
+        activity = plan.get("activity") or "passing the time"
+        areas = self.town.town_map.areas
+        area = areas.get(plan.get("area") or "") or areas.get(resident.get("home") or "")
+        here = (ctx["x"], ctx["y"])
+        if area is not None and not area.contains(*here):
+            x, y = area.random_tile(rng)
+            return [{"type": "move", "x": x, "y": y, "activity": _errand(activity, area.name)}]
+        free = [o for o in ctx.get("nearby", []) if not o["in_conversation"] and not o["cooldown"]]
+        for other in free:
+            if self.news_for(resident, state, other["id"], t) is not None:
+                return [{"type": "invite", "to": other["id"]}]
+        roll = rng.random()
+        humans = [o for o in free if o["kind"] == "human"]
+        if humans and roll < INVITE_HUMAN_CHANCE:
+            return [{"type": "invite", "to": humans[0]["id"]}]
+        if free and roll < INVITE_RESIDENT_CHANCE:
+            return [{"type": "invite", "to": free[rng.randrange(len(free))]["id"]}]
+        if roll < INVITE_RESIDENT_CHANCE + WANDER_CHANCE and area is not None:
+            x, y = area.random_tile(rng)
+            if (x, y) != here:
+                return [{"type": "move", "x": x, "y": y, "activity": activity}]
+        return [{"type": "set_activity", "text": activity, "for_ms": rng.randint(4000, 15000)}]
+
+    def _notice(self, resident: dict, state: MindState, ctx: dict, t: int) -> None:
+        """Observations of the people nearby, at most once per person per game hour."""
+        every = SEEN_EVERY_GAME_HOURS * 3_600_000 / self.town.time_rate
+        place = (ctx.get("area") or "town").replace("_", " ")
+        changed = False
+        for other in ctx.get("nearby", [])[:3]:
+            if t - state.seen.get(other["id"], -every - 1) < every:
+                continue
+            state.seen[other["id"]] = t
+            changed = True
+            who = other["name"] + (" (a visitor)" if other["kind"] == "human" else "")
+            doing = " talking with someone" if other["in_conversation"] else ""
+            self.remember(
+                resident, Memory.Kind.OBSERVATION, f"Saw {who}{doing} at the {place}.", 2, t
+            )
+        if changed:
+            state.save(update_fields=["seen", "updated"])
+
+    def news_for(self, resident: dict, state: MindState, pid: str, t: int) -> Memory | None:
+        """Something important from the last game day that `pid` was not part of nor told."""
+        name = self.town.names.get(pid, pid).split(" ")[0]
+        recent = Memory.objects.filter(
+            agent_id=resident["pk"],
+            kind__in=[Memory.Kind.CONVERSATION, Memory.Kind.REFLECTION],
+            importance__gte=settings.MIND_REACT_IMPORTANCE,
+            created_t__gte=t - self.town.game_day_ms(),
+        ).order_by("-importance", "-created_t")[:5]
+        for memory in recent:
+            if pid in state.told.get(str(memory.pk), []) or name in memory.text:
+                continue
+            return memory
+        return None
+
+    def _invite(self, resident: dict, ctx: dict, t: int, rng: random.Random) -> list[dict]:
+        state = self.state(resident)
+        plan = entry_at(state.schedule, ctx["clock"]["hour"]) if state.schedule else {}
+        area = self.town.town_map.areas.get(plan.get("area") or "")
+        on_errand = area is not None and not area.contains(ctx["x"], ctx["y"])
+        human = ctx.get("inviter", "") not in self.town.residents
+        busy = on_errand and not human and rng.random() < DECLINE_WHEN_BUSY
+        return [{"type": "decline" if busy else "accept", "conversation": ctx["conversation"]}]
+
+    def _reply(self, resident: dict, ctx: dict, t: int, rng: random.Random) -> list[dict]:
+        me, cid = resident["id"], ctx["conversation"]
+        ctx = {**ctx, "me": me}
+        messages = ctx.get("messages") or []
+        others = ctx.get("others") or []
+        mine = [m for m in messages if m["author"] == me]
+        with_human = any(o["kind"] == "human" for o in others)
+        limit = settings.MIND_MAX_TURNS * (2 if with_human else 1)
+        leave = [{"type": "leave_conversation", "conversation": cid}]
+        if len(mine) >= limit or any(offline.is_farewell(m["text"]) for m in mine):
+            return leave
+        heard = [m["text"] for m in messages if m["author"] != me][-2:]
+        names = " ".join(o["name"] for o in others)
+        query = " ".join(heard) or f"{names} conversation"
+        recalled = self.recall(resident, f"{query} {names}", t)
+        state = self.state(resident)
+        news = None
+        if others:
+            memory = self.news_for(resident, state, others[0]["id"], t)
+            if memory is not None:
+                news = _TALKED.sub("", memory.text)
+                state.told.setdefault(str(memory.pk), []).append(others[0]["id"])
+                state.save(update_fields=["told", "updated"])
+        text, end = self._line(resident, ctx, recalled, news)
+        say = [{"type": "say", "conversation": cid, "text": text[:500]}]
+        return say + leave if end or len(mine) + 1 >= limit else say
+
+    def _line(
+        self, resident: dict, ctx: dict, recalled: list[Recalled], news: str | None
+    ) -> tuple[str, bool]:
+        if self.use_model():
+            try:
+                answer = get_client().structured(
+                    "reply",
+                    prompts.reply(resident, ctx, [r.text for r in recalled], news),
+                    prompts.Reply,
+                    world_id=self.town.world_id,
+                    agent=resident["id"],
+                    max_tokens=120,
+                )
+                return answer.text, answer.end
+            except ModelUnavailable as exc:
+                log.info("reply for %s falls back to the offline mind: %s", resident["id"], exc)
+        memories = [(r.text, r.relevance) for r in recalled]
+        return offline.reply(resident, ctx, memories, news)
+
+    # -- after the fact --------------------------------------------------------------------
+
+    def observe(self, events: list[dict]) -> None:
+        """Events the engine reported: conversations that ended become memories."""
+        for event in events:
+            if event["kind"] == "conversation_ended":
+                conversation_ended(self, event["conversation"], event["t"])
+            elif event["kind"] == "player_joined":
+                player = event["player"]
+                self.town.names.setdefault(player["id"], player["name"])
+
+    def reflect_if_due(self, pid: str, t: int) -> int:
+        """Reflect when the summed importance of new memories passes the threshold."""
+        resident = self.town.residents.get(pid)
+        if resident is None:
+            return 0
+        state = self.state(resident)
+        if state.unreflected < settings.MIND_REFLECTION_THRESHOLD:
+            return 0
+        return reflect(self, resident, t)
+
+    def interview(self, pid: str, question: str, t: int) -> str:
+        """An operator's question, answered from memory (it leaves no memory behind)."""
+        resident = self.town.residents[pid]
+        recalled = self.recall(resident, question, t, touch=False)
+        if self.use_model():
+            try:
+                return get_client().text(
+                    "interview",
+                    prompts.interview(resident, question, [r.text for r in recalled]),
+                    world_id=self.town.world_id,
+                    agent=pid,
+                    stream=True,
+                )
+            except ModelUnavailable as exc:
+                log.info("interview falls back to the offline mind: %s", exc)
+        return offline.interview(resident, question, [(r.text, r.relevance) for r in recalled])

@@ -1,0 +1,198 @@
+"""The offline mind's thinking: a deterministic planner, template dialogue over retrieved
+memories, heuristic importance and reflection. No model, no network: the town stays alive
+and testable with no key, a spent budget or a provider that is down.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+
+from agents.routine import _daypart
+
+_NOTABLE = re.compile(
+    r"\b(open\w*|new|party|festival|fair|wedding|married|baby|born|died|moving|move|job|"
+    r"election|secret|love|birthday|sick|ill|fire|stolen|lost|found|win|won|prize|concert|"
+    r"music|bakery|shop|quit|hired|fired|plan\w*|tomorrow|tonight|friday|saturday|sunday|"
+    r"monday|tuesday|wednesday|thursday)\b",
+    re.IGNORECASE,
+)
+_HOUR = re.compile(r"\b(?:at|by|around)\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm|o'clock)?", re.I)
+_QUESTION_WORDS = re.compile(r"^(what|who|where|when|why|how|do|did|does|is|are|can|have)\b", re.I)
+
+GREETINGS = {
+    "morning": ["Good morning, {other}!", "Morning, {other}. Sleep well?"],
+    "afternoon": ["Good afternoon, {other}!", "Hi {other}, nice afternoon, isn't it?"],
+    "evening": ["Good evening, {other}.", "Evening, {other}! Long day?"],
+    "night": ["Still up, {other}?", "Oh, hello {other}, it's late!"],
+}
+NEWS = ["Did you hear? {news}", "Have you heard? {news}", "Some news: {news}"]
+RECALL = ["That reminds me: {memory}", "I remember this: {memory}", "Hmm, as I recall, {memory}"]
+DONT_KNOW = ["I'm not sure, {other}. I don't remember anything about that.", "No idea, I'm afraid."]
+SMALL_TALK = [
+    "I've been {activity}. What about you?",
+    "The {place} is lovely this {daypart}.",
+    "Any news around town, {other}?",
+    "It's already {time}; the day flies by.",
+    "That sounds nice, {other}. Tell me more some time.",
+]
+FAREWELLS = ["I should get going. See you around, {other}!", "Nice talking, {other}. Take care!"]
+FAREWELL_OPENINGS = ("I should get going", "Nice talking", "bye", "goodbye", "see you")
+
+
+def importance(text: str, *, human: bool = False, base: int = 2) -> int:
+    """A 1–10 guess of how much `text` matters: notable words, numbers, a human involved."""
+    score = base + min(4, len(_NOTABLE.findall(text))) + (1 if re.search(r"\d", text) else 0)
+    if human:
+        score += 2
+    return max(1, min(10, score))
+
+
+def is_question(text: str) -> bool:
+    text = text.strip()
+    return text.endswith("?") or bool(_QUESTION_WORDS.match(text))
+
+
+def is_farewell(text: str) -> bool:
+    low = text.lower()
+    return any(low.startswith(f.lower()) or f" {f.lower()}" in low for f in FAREWELL_OPENINGS)
+
+
+def summary(
+    me: str, names: dict[str, str], transcript: list[tuple[str, str, str]], when: str
+) -> str:
+    """A first-person diary line for `me`: who was there and what the others said."""
+    others = [n for pid, n in names.items() if pid != me]
+    heard = [f"{name} said: “{_clip(text, 160)}”" for pid, name, text in transcript if pid != me]
+    said = [text for pid, _name, text in transcript if pid == me]
+    parts = [f"Talked with {', '.join(others) or 'someone'} ({when})."]
+    parts += heard[:6]
+    if said and not heard:
+        parts.append(f"I said: “{_clip(said[0], 120)}”")
+    return " ".join(parts)
+
+
+def plans_from(
+    transcript: list[tuple[str, str, str]], areas: list[str], names: dict[str, str]
+) -> list[dict]:
+    """Meetings proposed in so many words: a known place and an hour ("at the cafe at 3pm")."""
+    found = []
+    for pid, _name, text in transcript:
+        low = text.lower()
+        place = next((a for a in areas if a.replace("_", " ") in low), None)
+        hour_match = _HOUR.search(text)
+        if not place or not hour_match:
+            continue
+        hour = int(hour_match.group(1))
+        suffix = (hour_match.group(3) or "").lower()
+        if suffix == "pm" and hour < 12:
+            hour += 12
+        elif not suffix and 1 <= hour <= 7:
+            hour += 12  # "at 3" in a daytime chat means the afternoon
+        if 0 <= hour <= 23:
+            who = names.get(pid, "someone")
+            found.append(
+                {"hour": hour, "area": place, "activity": f"meeting {who} at the {place}"[:120]}
+            )
+    return found
+
+
+def apply_changes(schedule: list[dict], changes: list[dict]) -> list[dict]:
+    """A schedule with meetings slotted in for one hour, then back to what was planned."""
+    out = {e["hour"]: dict(e) for e in schedule}
+    for change in changes:
+        hour = change["hour"]
+        before = [e for h, e in sorted(out.items()) if h <= hour]
+        resume = dict(before[-1]) if before else (dict(schedule[-1]) if schedule else None)
+        out[hour] = {"hour": hour, "area": change["area"], "activity": change["activity"]}
+        if resume and hour + 1 <= 23 and hour + 1 not in out:
+            out[hour + 1] = {**resume, "hour": hour + 1}
+    return [out[h] for h in sorted(out)]
+
+
+def day_plan(resident: dict, changes: list[dict]) -> list[dict]:
+    """Today's schedule: the resident's routine with any agreed meetings slotted in."""
+    routine = sorted(resident.get("routine") or [], key=lambda e: e["hour"])
+    if not routine:
+        routine = [{"hour": 0, "area": resident.get("home"), "activity": "pottering about"}]
+    return apply_changes([dict(e) for e in routine], changes)
+
+
+def reply(
+    resident: dict, ctx: dict, memories: list[tuple[str, float]], news: str | None
+) -> tuple[str, bool]:
+    """The next line and whether it is a goodbye. `memories`: (text, relevance)."""
+    me = resident["id"]
+    rng = random.Random(f"{ctx['conversation']}:{me}:{ctx.get('message_count', 0)}")
+    messages = ctx.get("messages") or []
+    other = (ctx.get("others") or [{"name": "friend"}])[0]["name"].split(" ")[0]
+    said = [m for m in messages if m["author"] == me]
+    heard = messages[-1]["text"] if messages and messages[-1]["author"] != me else ""
+    clock = ctx["clock"]
+    fill = {
+        "other": other,
+        "activity": ctx.get("activity") or "out and about",
+        "place": (ctx.get("area") or "town").replace("_", " "),
+        "daypart": _daypart(clock["hour"]),
+        "time": f"{clock['hour']:02d}:{clock['minute']:02d}",
+    }
+    if heard and is_farewell(heard):
+        return rng.choice(FAREWELLS).format(**fill), True
+    if not said:
+        line = rng.choice(GREETINGS[fill["daypart"]]).format(**fill)
+        if heard and is_question(heard):
+            return line + " " + _answer(memories, rng, fill), False
+        if news:
+            line += " " + rng.choice(NEWS).format(news=news)
+        return line, False
+    if heard and is_question(heard):
+        return _answer(memories, rng, fill), False
+    if news and all(news not in m["text"] for m in said):
+        return rng.choice(NEWS).format(news=news), False
+    relevant = [text for text, rel in memories if rel >= 0.25]
+    fresh = [t for t in relevant if all(_clip(t, 200) not in m["text"] for m in messages)]
+    if heard and fresh:
+        return rng.choice(RECALL).format(memory=_clip(fresh[0], 200)), False
+    options = [t.format(**fill) for t in SMALL_TALK]
+    options = [o for o in options if all(o != m["text"] for m in messages)] or options
+    return rng.choice(options), False
+
+
+def _answer(memories: list[tuple[str, float]], rng: random.Random, fill: dict) -> str:
+    relevant = [text for text, rel in memories if rel >= 0.2]
+    if not relevant:
+        return rng.choice(DONT_KNOW).format(**fill)
+    return rng.choice(RECALL).format(memory=_clip(relevant[0], 200))
+
+
+def interview(resident: dict, question: str, memories: list[tuple[str, float]]) -> str:
+    """An interview answer from retrieved memories (most relevant first)."""
+    relevant = [text for text, rel in memories if rel >= 0.15] or [t for t, _ in memories[:1]]
+    if not relevant:
+        return f"I'm {resident['name']}. I don't remember anything about that."
+    lines = "; ".join(_clip(t, 200) for t in relevant[:3])
+    return f"I'm {resident['name']}. Here is what I remember: {lines}"
+
+
+def reflect(memories: list[tuple[int, str]], names: list[str]) -> list[tuple[str, list[int], int]]:
+    """Insights with evidence: who has been on the resident's mind, and what mattered most."""
+    counts: Counter[str] = Counter()
+    cited: dict[str, list[int]] = {}
+    for mid, text in memories:
+        for name in names:
+            if name and re.search(rf"\b{re.escape(name)}\b", text):
+                counts[name] += 1
+                cited.setdefault(name, []).append(mid)
+    insights = []
+    for name, n in counts.most_common(2):
+        if n >= 2:
+            insights.append(
+                (f"{name} has been on my mind lately ({n} memories).", cited[name][:5], 5)
+            )
+    return insights
+
+
+def _clip(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"

@@ -1,0 +1,13 @@
+"""The minds' URLs (included from config/urls.py)."""
+
+from django.urls import path
+
+from agents import views
+
+urlpatterns = [
+    path(
+        "api/worlds/<int:world_id>/players/<str:pid>/interview/",
+        views.interview,
+        name="resident-interview",
+    ),
+]

@@ -1,0 +1,1 @@
+"""Local fakes of services outside our control, speaking their real HTTP APIs."""
