@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class MusicConfig(AppConfig):
     name = "music"
+    default_auto_field = "django.db.models.BigAutoField"

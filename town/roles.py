@@ -21,11 +21,24 @@ async def engine_role(stop: asyncio.Event) -> None:
 
 
 async def worker_role(stop: asyncio.Event) -> None:
-    """Answer the minds' decision requests and run scheduled jobs, until `stop`."""
+    """Answer the minds' decision requests and run scheduled jobs, side by side, until `stop`."""
     from agents.worker import MindWorker
+    from town.jobs import run_job_worker
 
     worker = MindWorker()
-    await worker.run(stop)
+    tasks = [
+        asyncio.ensure_future(worker.run(stop)),
+        asyncio.ensure_future(run_job_worker(stop)),
+    ]
+    try:
+        # If either fails, stop the other too: the role is restarted as a whole.
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 ROLES = {"engine": engine_role, "worker": worker_role}

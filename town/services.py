@@ -7,23 +7,41 @@ write, its audit record and the realtime notice (sent only after the transaction
 from __future__ import annotations
 
 import json
+import time
 import tomllib
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Q
 
-from town.groups import ENGINES_GROUP, engine_group, world_group
-from town.models import AuditEntry, Player, World
+from town import clock
+from town.groups import ENGINES_GROUP, MINDS_CHANNEL, engine_group, human_pid, world_group
+from town.lease import LEASE_NAMESPACE
+from town.models import AuditEntry, HistoryEvent, Input, Message, Player, World, WorldSnapshot
 
 RESIDENTS_FILE = settings.BASE_DIR / "town" / "data" / "residents.toml"
 
 
+IDLE = "idle"  # frozen for having no visitors: the next heartbeat thaws it
+OPERATOR = "operator"  # frozen by a person: only `resume` restarts it
+FORGOTTEN = "[forgotten]"
+
+
 class WrongState(Exception):
     """The world is not in a state that allows this action."""
+
+
+class NotFound(LookupError):
+    """No such world, person or resident."""
+
+
+class Unavailable(Exception):
+    """A part this action needs (the minds) is not installed."""
 
 
 def load_residents() -> list[dict]:
@@ -63,12 +81,57 @@ def ensure_default_world() -> World:
     return create_world("Hearthvale")
 
 
-def record_heartbeat(world_id: int) -> None:
-    """Someone is watching: the idle-pause job leaves this world running."""
-    World.objects.filter(pk=world_id).update(last_heartbeat=timezone.now())
+def init_world(name: str = "Hearthvale", *, actor: Any = None) -> World:
+    """A fresh default world (map and residents), made the current one."""
+    world = create_world(name, make_current=True)
+    World.objects.filter(pk=world.pk).update(last_heartbeat=clock.now())
+    audit(world, "init", actor, name=name)
+    transaction.on_commit(_wake_engines)
+    return world
+
+
+def record_heartbeat(world_id: int) -> bool:
+    """Someone is watching: keep the world running, and thaw it if it froze for being idle.
+
+    One UPDATE on the usual path; the thaw path runs only for an idle-frozen world.
+    """
+    now = clock.now()
+    watched = (
+        World.objects.filter(pk=world_id)
+        .exclude(status=World.Status.FROZEN, frozen_reason=IDLE)
+        .update(last_heartbeat=now)
+    )
+    if watched:
+        return False
+    thawed = World.objects.filter(
+        pk=world_id, status=World.Status.FROZEN, frozen_reason=IDLE
+    ).update(status=World.Status.RUNNING, frozen_reason="", last_heartbeat=now)
+    if not thawed:
+        return False
+    world = World.objects.get(pk=world_id)
+    audit(world, "thaw", "visitor")
+    _notify_after_commit(world, stop_engine=False)
+    return True
+
+
+def lease_holders() -> dict[int, int]:
+    """World id → backend pid holding its engine lease, in this database only.
+
+    Advisory locks are server-wide in pg_locks; other databases on the same server (other
+    towns, test runs) must not count.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT objid, pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s"
+            " AND granted AND database = (SELECT oid FROM pg_database"
+            " WHERE datname = current_database())",
+            [LEASE_NAMESPACE],
+        )
+        return {int(objid): pid for objid, pid in cursor.fetchall()}
 
 
 def audit(world: World | None, action: str, actor: Any = None, **detail: Any) -> None:
+    """Write one audit record: who did what to which world."""
     user = actor if getattr(actor, "pk", None) else None
     label = actor.get_username() if user else str(actor or "system")
     AuditEntry.objects.create(
@@ -76,33 +139,40 @@ def audit(world: World | None, action: str, actor: Any = None, **detail: Any) ->
     )
 
 
+def broadcast_events(world_id: int, events: list[dict], *, status: str | None = None) -> None:
+    """Send non-engine events (status, music) to everyone watching a world, in an events frame."""
+    text = json.dumps({"type": "events", "events": events}, separators=(",", ":"))
+    message = {"type": "world.events", "seq": None, "text": text}
+    if status:
+        message["status"] = status
+    async_to_sync(get_channel_layer().group_send)(world_group(world_id), message)
+
+
 def _broadcast_status(world: World) -> None:
     event = {"kind": "world_status", "t": world.clock_ms, "status": world.status}
-    text = json.dumps({"type": "events", "events": [event]}, separators=(",", ":"))
-    async_to_sync(get_channel_layer().group_send)(
-        world_group(world.pk),
-        {"type": "world.events", "seq": None, "text": text, "status": world.status},
-    )
+    broadcast_events(world.pk, [event], status=world.status)
+
+
+def _wake_engines() -> None:
+    async_to_sync(get_channel_layer().group_send)(ENGINES_GROUP, {"type": "engine.wake"})
+
+
+def _stop_engine(world_id: int) -> None:
+    async_to_sync(get_channel_layer().group_send)(engine_group(world_id), {"type": "engine.stop"})
 
 
 def _notify_after_commit(world: World, *, stop_engine: bool) -> None:
     def send() -> None:
-        layer = get_channel_layer()
         if stop_engine:
-            async_to_sync(layer.group_send)(engine_group(world.pk), {"type": "engine.stop"})
+            _stop_engine(world.pk)
         else:
-            async_to_sync(layer.group_send)(ENGINES_GROUP, {"type": "engine.wake"})
+            _wake_engines()
         _broadcast_status(world)
 
     transaction.on_commit(send)
 
 
-@transaction.atomic
-def freeze_world(world_id: int, *, actor: Any = None, reason: str = "operator") -> World:
-    """Stop a world's engine and minds; visitors thaw it only if it froze for being idle."""
-    world = World.objects.select_for_update().get(pk=world_id)
-    if world.status != World.Status.RUNNING:
-        raise WrongState(f"{world.name} is {world.status}, not running")
+def _freeze(world: World, actor: Any, reason: str) -> World:
     world.status, world.frozen_reason = World.Status.FROZEN, reason
     world.save(update_fields=["status", "frozen_reason"])
     audit(world, "freeze", actor, reason=reason)
@@ -111,13 +181,224 @@ def freeze_world(world_id: int, *, actor: Any = None, reason: str = "operator") 
 
 
 @transaction.atomic
+def freeze_world(world_id: int, *, actor: Any = None, reason: str = OPERATOR) -> World:
+    """Stop a world's engine and minds; visitors thaw it only if it froze for being idle."""
+    world = World.objects.select_for_update().get(pk=world_id)
+    if world.status != World.Status.RUNNING:
+        raise WrongState(f"{world.name} is {world.status}, not running")
+    return _freeze(world, actor, reason)
+
+
+@transaction.atomic
 def resume_world(world_id: int, *, actor: Any = None) -> World:
-    """Restart a frozen world."""
+    """Restart a frozen world (it counts as watched, so the idle pause waits a full timeout)."""
     world = World.objects.select_for_update().get(pk=world_id)
     if world.status != World.Status.FROZEN:
         raise WrongState(f"{world.name} is {world.status}, not frozen")
     world.status, world.frozen_reason = World.Status.RUNNING, ""
-    world.save(update_fields=["status", "frozen_reason"])
+    world.last_heartbeat = clock.now()
+    world.save(update_fields=["status", "frozen_reason", "last_heartbeat"])
     audit(world, "resume", actor)
     _notify_after_commit(world, stop_engine=False)
     return world
+
+
+def _idle_since(cutoff) -> Q:
+    return Q(last_heartbeat__lt=cutoff) | Q(last_heartbeat__isnull=True, created__lt=cutoff)
+
+
+def freeze_idle_worlds(*, actor: Any = "idle-job") -> list[int]:
+    """Freeze every running world nobody has watched for TOWN_IDLE_TIMEOUT seconds."""
+    cutoff = clock.now() - timedelta(seconds=settings.TOWN_IDLE_TIMEOUT)
+    candidates = World.objects.filter(status=World.Status.RUNNING).filter(_idle_since(cutoff))
+    frozen = []
+    for world_id in candidates.values_list("id", flat=True):
+        with transaction.atomic():
+            # Checked again under the row lock: a heartbeat may have arrived meanwhile.
+            world = (
+                World.objects.select_for_update()
+                .filter(pk=world_id, status=World.Status.RUNNING)
+                .filter(_idle_since(cutoff))
+                .first()
+            )
+            if world is not None:
+                _freeze(world, actor, IDLE)
+                frozen.append(world_id)
+    return frozen
+
+
+def kick_world(world_id: int, *, actor: Any = None, wait: float = 10.0) -> str:
+    """Restart a stuck world's engine and minds; returns what happened, for the operator.
+
+    The world is briefly frozen so its engine lets go of the lease (that is how we see it
+    stopped), then set running again so an engine starts it from the last snapshot.
+    """
+    with transaction.atomic():
+        world = World.objects.select_for_update().get(pk=world_id)
+        if world.status != World.Status.RUNNING:
+            raise WrongState(f"{world.name} is {world.status}, not running: resume it instead")
+        World.objects.filter(pk=world_id).update(status=World.Status.FROZEN, frozen_reason=OPERATOR)
+    holder = lease_holders().get(world_id)
+    _stop_engine(world_id)
+    async_to_sync(get_channel_layer().send)(
+        MINDS_CHANNEL, {"type": "mind.reset", "world": world_id}
+    )
+    outcome = "no engine was running it; engines were asked to start it"
+    if holder is not None:
+        outcome = "its engine stopped and starts again from the last snapshot"
+        if not _lease_freed(world_id, wait):
+            # The engine does not answer: close its lease connection so the lease frees.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [holder])
+            outcome = "its engine did not answer; its lease connection was closed"
+    with transaction.atomic():
+        World.objects.filter(pk=world_id).update(
+            status=World.Status.RUNNING, frozen_reason="", last_heartbeat=clock.now()
+        )
+        world.refresh_from_db()
+        audit(world, "kick", actor, outcome=outcome)
+        _notify_after_commit(world, stop_engine=False)
+    return outcome
+
+
+def _lease_freed(world_id: int, wait: float) -> bool:
+    deadline = time.monotonic() + wait
+    while world_id in lease_holders():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+@transaction.atomic
+def archive_world(world_id: int, *, actor: Any = None) -> World:
+    """Stop a world for good; its data stays readable and replayable."""
+    world = World.objects.select_for_update().get(pk=world_id)
+    if world.status == World.Status.ARCHIVED:
+        raise WrongState(f"{world.name} is already archived")
+    was = world.status
+    world.status, world.frozen_reason = World.Status.ARCHIVED, ""
+    world.save(update_fields=["status", "frozen_reason"])
+    audit(world, "archive", actor, was=was)
+    _notify_after_commit(world, stop_engine=True)
+    return world
+
+
+def wipe_town(*, actor: Any = None, wait: float = 10.0) -> dict[str, int]:
+    """Delete every world and all its data (players, chat, history, memories, music)."""
+    running = list(World.objects.filter(status=World.Status.RUNNING).values_list("id", flat=True))
+    World.objects.filter(pk__in=running).update(status=World.Status.FROZEN, frozen_reason=OPERATOR)
+    for world_id in running:
+        _stop_engine(world_id)
+    if not all(_lease_freed(world_id, wait) for world_id in running):
+        # Engines that did not hear us (another process, no shared channel layer): close
+        # their lease connections; the worlds are frozen, so no engine takes them again.
+        for pid in set(lease_holders().values()):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+    if held := set(lease_holders()):
+        ids = ", ".join(str(i) for i in sorted(held))
+        raise WrongState(f"engines still hold world(s) {ids}; stop the town and try again")
+    from music.services import delete_all_tracks
+
+    with transaction.atomic():
+        counts = {
+            "worlds": World.objects.count(),
+            "players": Player.objects.count(),
+            "messages": Message.objects.count(),
+            "inputs": Input.objects.count(),
+            "history": HistoryEvent.objects.count(),
+            "tracks": delete_all_tracks(),
+        }
+        World.objects.all().delete()
+        AuditEntry.objects.all().delete()
+        audit(None, "wipe", actor, **counts)
+    return counts
+
+
+def find_user(username: str):
+    """A person by username."""
+    try:
+        return get_user_model().objects.get_by_natural_key(username)
+    except get_user_model().DoesNotExist:
+        raise NotFound(f"there is no user {username!r}") from None
+
+
+@transaction.atomic
+def forget_user(username: str, *, actor: Any = None) -> dict[str, int]:
+    """Remove what a person said: chat lines, their text in inputs and history, memories of it."""
+    user = find_user(username)
+    pid = human_pid(user.pk)
+    messages = Message.objects.filter(author_user=user)
+    worlds = set(messages.values_list("world_id", flat=True))
+    worlds |= set(Player.objects.filter(user=user).values_list("world_id", flat=True))
+    memories = _forget_memories(user)  # first: the minds find them through the messages
+    removed = messages.delete()[0]
+    redacted = 0
+    for inp in Input.objects.filter(user=user, payload__type="say"):
+        inp.payload = {**inp.payload, "text": FORGOTTEN}
+        inp.save(update_fields=["payload"])
+        redacted += 1
+    history = HistoryEvent.objects.filter(kind="message", data__author=pid).delete()[0]
+    for snap in WorldSnapshot.objects.filter(world_id__in=worlds):
+        if _redact_snapshot(snap.data, pid):
+            snap.save(update_fields=["data"])
+    counts = {"messages": removed, "inputs": redacted, "history": history, "memories": memories}
+    audit(None, "forget", actor, user=username, **counts)
+    return counts
+
+
+def _redact_snapshot(data: dict, pid: str) -> bool:
+    changed = False
+    for conv in data.get("conversations", []):
+        for line in conv.get("messages", []):
+            if line.get("author") == pid and line.get("text") != FORGOTTEN:
+                line["text"], changed = FORGOTTEN, True
+    return changed
+
+
+def _forget_memories(user) -> int:
+    """The minds' own forget when they have one; else remove memories quoting the person."""
+    try:
+        from agents.services import forget_user as forget_in_minds
+    except ImportError:
+        forget_in_minds = None
+    if forget_in_minds is not None:
+        result = forget_in_minds(user)
+        return result if isinstance(result, int) else 0
+    try:
+        from agents.models import Memory
+    except ImportError:
+        return 0
+    if not any(f.name == "author_user" for f in Memory._meta.get_fields()):
+        return 0
+    return Memory.objects.filter(author_user=user).delete()[0]
+
+
+def _minds(name: str):
+    try:
+        from agents import services as minds
+    except ImportError:
+        minds = None
+    action = getattr(minds, name, None)
+    if action is None:
+        raise Unavailable(f"agents.services.{name} is not available: the minds are not installed")
+    return action
+
+
+def interview_resident(world_id: int, who: str, question: str, *, actor: Any = None) -> str:
+    """Ask a resident a question (answered by its mind, from memory)."""
+    interview = _minds("interview")
+    world = World.objects.get(pk=world_id)
+    answer = interview(world, who, question)
+    audit(world, "interview", actor, resident=who, question=question[:200])
+    return answer
+
+
+def load_history(world_id: int, path: str, *, actor: Any = None) -> int:
+    """Seed residents' memories from a CSV (the research format); returns how many."""
+    load = _minds("load_history")
+    world = World.objects.get(pk=world_id)
+    count = load(world, path)
+    audit(world, "load_history", actor, file=str(path), memories=count)
+    return count

@@ -1,0 +1,197 @@
+"""Daily music: Replicate MusicGen through a fake Replicate, the procedural composer, storage,
+the snapshot's URL, the `music` event, and serving the file to browsers."""
+
+from __future__ import annotations
+
+import io
+import wave
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from channels.db import database_sync_to_async
+from django.core.files.storage import default_storage
+from django.test import Client
+
+from music import procedural, services
+from music.models import Track
+from tests.fakes.replicate_server import TOKEN, FakeReplicate
+from tests.wsclient import Socket
+from town import clock, selectors
+from town import services as town_services
+from town.models import AuditEntry
+
+
+@pytest.fixture(autouse=True)
+def music_settings(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.REPLICATE_API_TOKEN = ""
+    settings.MUSIC_DURATION = 8
+    settings.MUSIC_REPLICATE_POLL = 0.01
+    settings.MUSIC_REPLICATE_RETRY_WAIT = 0
+    yield settings
+    clock.reset()
+
+
+@pytest.fixture
+def replicate(music_settings):
+    def start(mode: str = "ok") -> FakeReplicate:
+        fake = FakeReplicate(mode).__enter__()
+        music_settings.REPLICATE_API_TOKEN = TOKEN
+        music_settings.MUSIC_REPLICATE_BASE_URL = fake.url
+        servers.append(fake)
+        return fake
+
+    servers: list[FakeReplicate] = []
+    yield start
+    for fake in servers:
+        fake.__exit__()
+
+
+def decode(data: bytes) -> tuple[np.ndarray, int]:
+    with wave.open(io.BytesIO(data)) as w:
+        assert (w.getnchannels(), w.getsampwidth()) == (1, 2)
+        frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        return frames.astype(np.float32) / 32768, w.getframerate()
+
+
+def stored(track: Track) -> bytes:
+    with default_storage.open(track.file.name, "rb") as f:
+        return f.read()
+
+
+def test_the_composer_makes_a_pleasant_seamless_loop():
+    samples = procedural.render("1:2026-06-21:0", "cheerful", "summer", seconds=12.0)
+    audio, rate = decode(procedural.wav_bytes(samples))
+    assert rate == procedural.RATE
+    assert len(audio) == 12 * rate
+    assert 0.05 < float(np.sqrt(np.mean(audio**2))) < 0.6  # audible, not a wall of noise
+    assert float(np.max(np.abs(audio))) <= 0.81
+    # No click where the loop wraps: the jump there is like any other step in the music.
+    steps = np.abs(np.diff(audio))
+    assert abs(float(audio[0] - audio[-1])) < 10 * float(np.percentile(steps, 99.9))
+    other = procedural.render("1:2026-06-22:0", "cheerful", "summer", seconds=12.0)
+    assert not np.allclose(samples, other)  # another day, another tune
+    again = procedural.render("1:2026-06-21:0", "cheerful", "summer", seconds=12.0)
+    assert np.array_equal(samples, again)  # the same day can be made again
+
+
+@pytest.mark.django_db
+def test_daily_music_without_a_token_is_composed_and_made_once_a_day():
+    world = town_services.create_world("Tuneville")
+    assert services.make_daily_tracks() == [world.pk]
+    track = Track.objects.get(world=world)
+    assert track.source == "procedural"
+    audio, rate = decode(stored(track))
+    assert len(audio) == 8 * rate
+    assert float(np.sqrt(np.mean(audio**2))) > 0.05
+    assert track.file.url.startswith("/media/music/")
+    assert selectors.stored_snapshot(world.pk)["music"] == track.file.url
+    assert AuditEntry.objects.filter(world=world, action="music").count() == 1
+
+    assert services.make_daily_tracks() == []  # today's is made: a retry makes nothing
+    clock.move(timedelta(days=1))
+    assert services.make_daily_tracks() == [world.pk]
+    assert world.tracks.count() == 2
+
+
+@pytest.mark.django_db
+def test_only_the_newest_tracks_are_kept(music_settings):
+    music_settings.MUSIC_TRACKS_KEPT = 2
+    world = town_services.create_world("Keepton")
+    made = [services.make_track(world.pk, force=True) for _ in range(3)]
+    assert list(world.tracks.order_by("id")) == made[1:]
+    assert not default_storage.exists(made[0].file.name)
+    assert default_storage.exists(made[2].file.name)
+
+
+@pytest.mark.django_db
+def test_music_skips_operator_frozen_and_archived_worlds():
+    running = town_services.create_world("Running", make_current=False)
+    held = town_services.create_world("Held", make_current=False)
+    gone = town_services.create_world("Gone", make_current=False)
+    town_services.freeze_world(held.pk)
+    town_services.archive_world(gone.pk)
+    assert services.make_daily_tracks() == [running.pk]
+    with pytest.raises(town_services.WrongState):
+        services.make_track(gone.pk, force=True)
+
+
+@pytest.mark.django_db
+def test_replicate_makes_the_track_when_a_token_is_set(replicate):
+    fake = replicate("ok")
+    world = town_services.create_world("Replicton")
+    track = services.make_track(world.pk)
+    assert track.source == "replicate"
+    assert stored(track) == fake.audio
+    assert track.file.name.endswith(".wav")
+    assert track.detail["prediction"] == "p1"
+    [body] = fake.created()
+    assert body["version"] == "671ac645ce5e552cc63a54a2bbff63fcf798043055d2dac5fc9e36a837eedcfb"
+    assert body["input"]["duration"] == 8
+    assert "Replicton" in body["input"]["prompt"]
+    assert track.prompt == body["input"]["prompt"]
+    assert all(
+        auth == f"Bearer {TOKEN}"
+        for method, path, _, auth in fake.requests
+        if path.startswith("/v1")
+    )
+
+
+@pytest.mark.django_db
+def test_a_failing_replicate_is_retried_then_the_composer_takes_over(replicate):
+    fake = replicate("fail")
+    world = town_services.create_world("Fallback")
+    track = services.make_track(world.pk)
+    assert track.source == "procedural"
+    assert len(fake.created()) == 2  # MUSIC_REPLICATE_ATTEMPTS
+    assert "CUDA out of memory" in track.detail["replicate_error"]
+    fallback = AuditEntry.objects.get(world=world, action="music_fallback")
+    assert "failed" in fallback.detail["error"]
+    audio, _ = decode(stored(track))
+    assert float(np.sqrt(np.mean(audio**2))) > 0.05
+
+
+@pytest.mark.django_db
+def test_replicate_outage_and_endless_predictions_fall_back(replicate, music_settings):
+    replicate("error")
+    world = town_services.create_world("Outage")
+    track = services.make_track(world.pk)
+    assert track.source == "procedural"
+    assert "500" in track.detail["replicate_error"] or "outage" in track.detail["replicate_error"]
+
+    music_settings.MUSIC_REPLICATE_TIMEOUT = 0
+    music_settings.MUSIC_REPLICATE_ATTEMPTS = 1
+    hanging = replicate("hang")
+    track = services.make_track(world.pk, force=True)
+    assert track.source == "procedural"
+    assert "no result within 0 s" in track.detail["replicate_error"]
+    assert any(path.endswith("/cancel") for _, path, _, _ in hanging.requests)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_clients_hear_the_new_track_and_can_load_it(town):
+    watcher = Socket(town.pk)
+    await watcher.open()
+    track = await database_sync_to_async(services.make_track)(town.pk, force=True)
+    url = track.file.url
+    event = await watcher.until(lambda e: e.get("kind") == "music" and e.get("url") == url)
+    assert event["t"] >= 0
+    await watcher.close()
+
+    late = Socket(town.pk)
+    _, snapshot = await late.open()
+    assert snapshot["music"] == url  # from the engine's snapshot
+    await late.close()
+
+    def fetch(headers: dict) -> tuple[int, str, bytes]:
+        response = Client().get(url, headers=headers)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        return response.status_code, response["Content-Type"], body
+
+    status, kind, body = await database_sync_to_async(fetch)({})
+    assert (status, kind) == (200, "audio/x-wav")
+    assert body == await database_sync_to_async(stored)(track)
+    status, _, part = await database_sync_to_async(fetch)({"Range": "bytes=0-43"})
+    assert status == 206
+    assert part == body[:44]

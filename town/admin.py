@@ -1,0 +1,226 @@
+"""Django admin for the town: worlds (with the operator actions), people, residents, chat, audit.
+
+Each action calls the same service function as `manage.py town …` and the staff button.
+Jobs are in procrastinate's own admin; memories and model calls in agents/admin.py.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.http import HttpResponse, StreamingHttpResponse
+
+from town import services, transfer
+from town.models import AuditEntry, Conversation, Message, Player, World
+
+
+class Resident(Player):
+    """The town's AI residents, as their own admin page."""
+
+    class Meta:
+        proxy = True
+
+
+class Person(Player):
+    """Human players, as their own admin page."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "player"
+
+
+def _each(modeladmin, request, queryset, action, done: str) -> None:
+    """Run a service action on every selected world; report successes and refusals."""
+    for world in queryset:
+        try:
+            action(world)
+        except (services.WrongState, services.Unavailable) as exc:
+            modeladmin.message_user(request, f"{world.name}: {exc}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{world.name}: {done}", messages.SUCCESS)
+
+
+@admin.action(description="Freeze (stop engine and minds)")
+def freeze(modeladmin, request, queryset):
+    _each(
+        modeladmin,
+        request,
+        queryset,
+        lambda w: services.freeze_world(w.pk, actor=request.user),
+        "frozen",
+    )
+
+
+@admin.action(description="Resume")
+def resume(modeladmin, request, queryset):
+    _each(
+        modeladmin,
+        request,
+        queryset,
+        lambda w: services.resume_world(w.pk, actor=request.user),
+        "resumed",
+    )
+
+
+@admin.action(description="Kick (restart a stuck engine and minds)")
+def kick(modeladmin, request, queryset):
+    _each(
+        modeladmin,
+        request,
+        queryset,
+        lambda w: services.kick_world(w.pk, actor=request.user),
+        "kicked",
+    )
+
+
+@admin.action(description="Archive (stop for good, keep readable)")
+def archive(modeladmin, request, queryset):
+    _each(
+        modeladmin,
+        request,
+        queryset,
+        lambda w: services.archive_world(w.pk, actor=request.user),
+        "archived",
+    )
+
+
+@admin.action(description="Fork (copy with memories)")
+def fork(modeladmin, request, queryset):
+    def copy(world: World) -> None:
+        transfer.fork_world(world.pk, f"{world.name} (fork)", actor=request.user)
+
+    _each(modeladmin, request, queryset, copy, "forked")
+
+
+@admin.action(description="Make a new music track now")
+def make_music(modeladmin, request, queryset):
+    from music.jobs import make_music as job
+
+    def queue(world: World) -> None:
+        if world.status == World.Status.ARCHIVED:
+            raise services.WrongState("archived worlds keep their music")
+        job.defer(world_id=world.pk, actor=request.user.get_username())
+
+    _each(modeladmin, request, queryset, queue, "a new track is being made")
+
+
+@admin.action(description="Export as JSON lines")
+def export(modeladmin, request, queryset) -> HttpResponse | None:
+    if queryset.count() != 1:
+        modeladmin.message_user(request, "Export one world at a time.", messages.WARNING)
+        return None
+    world = queryset.get()
+    lines = (line + "\n" for line in transfer.export_world(world.pk, actor=request.user))
+    response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
+    response["Content-Disposition"] = f'attachment; filename="world-{world.pk}.jsonl"'
+    return response
+
+
+@admin.register(World)
+class WorldAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "name",
+        "status",
+        "frozen_reason",
+        "is_current",
+        "last_heartbeat",
+        "humans",
+        "created",
+    ]
+    list_filter = ["status", "is_current"]
+    search_fields = ["name"]
+    readonly_fields = [
+        "status",
+        "frozen_reason",
+        "is_current",
+        "clock_ms",
+        "last_heartbeat",
+        "created",
+    ]
+    actions = [freeze, resume, kick, archive, fork, make_music, export]
+
+    def get_queryset(self, request):
+        humans = Count("players", filter=Q(players__kind=Player.Kind.HUMAN, players__present=True))
+        return super().get_queryset(request).annotate(humans=humans)
+
+    @admin.display(description="players online", ordering="humans")
+    def humans(self, world: World) -> int:
+        return world.humans
+
+
+class PlayerAdminBase(admin.ModelAdmin):
+    list_display = ["name", "pid", "world", "character", "present", "created"]
+    list_filter = ["world", "present"]
+    search_fields = ["name", "pid"]
+    readonly_fields = ["world", "pid", "kind", "created"]
+    kind = ""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(kind=self.kind).select_related("world")
+
+
+@admin.register(Person)
+class PersonAdmin(PlayerAdminBase):
+    list_display = [*PlayerAdminBase.list_display, "user"]
+    search_fields = [*PlayerAdminBase.search_fields, "user__username"]
+    kind = Player.Kind.HUMAN
+
+
+@admin.register(Resident)
+class ResidentAdmin(PlayerAdminBase):
+    fields = ["world", "pid", "kind", "name", "character", "identity", "data", "present", "created"]
+    kind = Player.Kind.AGENT
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    fields = ["t", "author_name", "author_user", "text"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["cid", "world", "participants", "end_reason", "created", "ended"]
+    list_filter = ["world", "end_reason"]
+    search_fields = ["cid", "summary"]
+    readonly_fields = [
+        "world",
+        "cid",
+        "participants",
+        "started_t",
+        "ended_t",
+        "end_reason",
+        "created",
+        "ended",
+    ]
+    inlines = [MessageInline]
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["created", "world", "author_name", "author_user", "text"]
+    list_filter = ["world"]
+    search_fields = ["text", "author_name", "author_user__username"]
+    readonly_fields = ["world", "conversation", "mid", "author", "author_user", "t", "created"]
+    list_select_related = ["world", "author_user"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ["created", "actor_label", "action", "world", "detail"]
+    list_filter = ["action", "actor_label"]
+    search_fields = ["action", "actor_label"]
+    list_select_related = ["world"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
