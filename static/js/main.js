@@ -7,7 +7,7 @@ import { Sprites } from './assets.js';
 import { loadMap } from './map.js';
 import { attachInput } from './input.js';
 import { Commands } from './commands.js';
-import { $ } from './ui/dom.js';
+import { $, h, fadeSiteMessages } from './ui/dom.js';
 import { Toasts } from './ui/toasts.js';
 import { Banners } from './ui/banners.js';
 import { Dialog } from './ui/dialog.js';
@@ -81,6 +81,8 @@ function boot() {
   new Music({ audio: $('music'), button: $('mute'), icon: $('mute-icon'), store });
   const help = new Dialog($('help-dialog'));
   $('help').addEventListener('click', () => help.open());
+  addReplayLinks(config);
+  fadeSiteMessages();
 
   // ---- the map ------------------------------------------------------------
   const characters = (config.characters || []).map((c) => c.name);
@@ -200,6 +202,15 @@ function boot() {
       },
     },
   });
+}
+
+/** "Replay" in the site header and the help dialog (the template stays static). */
+function addReplayLinks(config) {
+  if (!config.replay_url) return;
+  document.querySelector('.site-nav')?.append(
+    h('a', { class: 'site-nav__link', href: config.replay_url, testid: 'replay-link' }, 'Replay'));
+  $('help-dialog')?.querySelector('.dialog__note')?.after(h('p', { class: 'dialog__note' },
+    'Missed something? ', h('a', { href: config.replay_url }, 'Watch the replay'), ' of the town’s history at up to 32× speed.'));
 }
 
 boot();

@@ -18,6 +18,7 @@ export class Renderer {
     this.map = null;
     this.dpr = 1;
     this.selected = null; // player id with a card open
+    this.followId = null; // the camera follows this player instead of mine (replay)
     this.hover = null; // player id under the pointer
     this.hoverTile = null; // [x, y]
     this.preview = null; // {tiles: [[x,y]...] | null, target: [x,y], at}
@@ -108,7 +109,7 @@ export class Renderer {
       seen.add(p.id);
     }
     for (const id of this.positions.keys()) if (!seen.has(id)) this.positions.delete(id);
-    const mine = this.positions.get(store.you.player);
+    const mine = this.positions.get(this.followId ?? store.you.player);
     camera.update(dt, mine ? { x: mine.x * T + T / 2, y: mine.y * T + T / 2 } : null);
 
     ctx.setTransform(1, 0, 0, 1, 0, 0);

@@ -154,6 +154,7 @@ export class Store extends Emitter {
         break;
       }
       case 'conversation_invited':
+      case 'conversation_accepted':
       case 'conversation_started': {
         const c = this.#upsertConversation(ev.conversation);
         if (ev.kind === 'conversation_started' && c.status === 'invited') c.status = 'walking';

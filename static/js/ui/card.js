@@ -2,6 +2,13 @@
 import { h, timeAgo, listNames } from './dom.js';
 import { spriteThumb } from './people.js';
 import { TALK_RANGE } from '../commands.js';
+import { TranscriptDialog } from './transcript.js';
+
+/** Django's CSRF token from its cookie (for the staff interview POST). */
+export function csrfToken() {
+  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : '';
+}
 
 export class Card {
   constructor({ root, store, commands, sprites, config, renderer, onJoin }) {
@@ -59,6 +66,7 @@ export class Card {
       now: h('p', { class: 'card__now' }),
       identity: h('p', { class: 'card__identity' }, 'Getting to know them…'),
       action: h('div', { class: 'card__actions' }),
+      interview: this.#interviewBox(p),
       recent: h('div', { class: 'card__recent' }),
     };
     this.parts = parts;
@@ -67,6 +75,7 @@ export class Card {
       parts.now,
       parts.identity,
       parts.action,
+      parts.interview,
       parts.recent,
     );
   }
@@ -96,12 +105,80 @@ export class Card {
     }
     this.parts.recent.replaceChildren(
       h('h3', { class: 'card__sub' }, 'Recent conversations'),
-      h('ul', { class: 'card__convs' }, convs.slice(0, 5).map((c) => h('li', { class: 'conv' },
+      h('ul', { class: 'card__convs' }, convs.slice(0, 5).map((c) => h('li', {},
+        h('button', {
+          type: 'button', class: 'conv', testid: 'card-conversation', dataset: { conversationId: c.id },
+          'aria-haspopup': 'dialog', title: 'Read the transcript',
+          onclick: () => this.#openTranscript(c, d.name),
+        },
         h('span', { class: 'conv__with' }, `with ${listNames(c.with || [])}`),
         h('span', { class: 'conv__meta' }, [c.messages != null ? `${c.messages} messages` : null, c.ended ? timeAgo(c.ended) : 'ongoing'].filter(Boolean).join(' · ')),
         c.summary ? h('span', { class: 'conv__summary' }, c.summary) : null,
-      ))),
+        )))),
     );
+  }
+
+  #openTranscript(conv, name) {
+    if (!this.transcript) this.transcript = new TranscriptDialog({ config: this.config, store: this.store });
+    this.transcript.open(conv, name);
+  }
+
+  /** Staff only, residents only: ask them a question out of character time. */
+  #interviewBox(p) {
+    if (!this.config.user?.is_staff || p.kind !== 'agent' || !this.config.world) return null;
+    const input = h('input', {
+      class: 'field__input interview__input', id: 'interview-question', testid: 'interview-input', maxlength: '500',
+      placeholder: `Ask ${p.name} something…`, autocomplete: 'off', required: true,
+    });
+    const ask = h('button', { type: 'submit', class: 'btn btn--small', testid: 'interview-ask' }, 'Ask');
+    const answer = h('div', { class: 'interview__answer', testid: 'interview-answer', 'aria-live': 'polite', hidden: true });
+    const pid = p.id;
+    const form = h('form', { class: 'interview', testid: 'interview' },
+      h('label', { class: 'card__sub', for: 'interview-question' }, 'Interview · staff'),
+      h('div', { class: 'interview__row' }, input, ask),
+      answer);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const question = input.value.trim();
+      if (!question || ask.disabled) return;
+      ask.disabled = true;
+      answer.hidden = false;
+      answer.dataset.state = 'loading';
+      answer.replaceChildren(h('span', { class: 'spinner', 'aria-hidden': 'true', testid: 'interview-spinner' }), `${p.name} is thinking…`);
+      const url = `/api/worlds/${encodeURIComponent(this.config.world.id)}/players/${encodeURIComponent(pid)}/interview/`;
+      let state = 'error';
+      let text;
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRFToken': csrfToken() },
+          body: JSON.stringify({ question }),
+        });
+        let data = null;
+        try {
+          data = await res.json();
+        } catch {
+          data = null;
+        }
+        if (res.ok && typeof data?.answer === 'string') {
+          state = 'answered';
+          text = data.answer;
+        } else {
+          const why = data?.error || data?.detail || data?.message;
+          text = `The interview failed (HTTP ${res.status}${why ? `: ${why}` : ''}).`;
+        }
+      } catch (err) {
+        text = `The interview failed: the town did not answer (${err.message}).`;
+      }
+      ask.disabled = false;
+      if (this.id !== pid) return;
+      answer.dataset.state = state;
+      answer.replaceChildren(
+        state === 'answered' ? h('span', { class: 'interview__q' }, `“${question}”`) : null,
+        h('span', { class: 'interview__text', role: state === 'error' ? 'alert' : null }, text));
+    });
+    return form;
   }
 
   tick() {

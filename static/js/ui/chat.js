@@ -197,11 +197,13 @@ export class Chat {
     if (oldest) url.searchParams.set('before', oldest.id);
     this.loadingOlder = true;
     this.log.classList.add('is-loading');
+    let got = 0;
     try {
       const res = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
       if (!res.ok) throw new Error(String(res.status));
       const data = await res.json();
-      this.store.addHistory(cid, data.messages || [], data.more);
+      got = (data.messages || []).length;
+      this.store.addHistory(cid, data.messages || [], data.more && got > 0);
       if (cid === this.cid) this.#renderMessages();
     } catch (err) {
       console.warn('[town] older messages failed', err);
@@ -209,6 +211,10 @@ export class Chat {
     } finally {
       this.loadingOlder = false;
       this.log.classList.remove('is-loading');
+    }
+    // Nothing to scroll yet (a short page)? Then scrolling up can never ask: fetch on.
+    if (got && cid === this.cid && this.store.olderAvailable.get(cid) && this.log.scrollHeight <= this.log.clientHeight + 40) {
+      this.#loadOlder();
     }
   }
 }

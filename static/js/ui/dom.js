@@ -52,3 +52,13 @@ export function listNames(names) {
   if (n.length <= 1) return n[0] ?? 'someone';
   return `${n.slice(0, -1).join(', ')} and ${n.at(-1)}`;
 }
+
+/** "Signed in as …" and friends float over the map: let them go after a few seconds. */
+export function fadeSiteMessages() {
+  const box = document.querySelector('.messages');
+  if (!box) return;
+  setTimeout(() => {
+    box.classList.add('is-leaving');
+    setTimeout(() => box.remove(), 450);
+  }, 5000);
+}
