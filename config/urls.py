@@ -1,8 +1,10 @@
 """Root URL configuration."""
 
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from music import views as music_views
 from town import views as town_views
 
 urlpatterns = [
@@ -11,4 +13,12 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("town.urls")),
+    path("", include("agents.urls")),
 ]
+
+if settings.TOWN_SERVE_MEDIA and settings.MEDIA_URL.startswith(
+    "/"
+):  # music files from local storage (development, small installs)
+    urlpatterns.append(
+        re_path(rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.+)$", music_views.media, name="media")
+    )

@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import websockets
@@ -42,6 +43,13 @@ def make_sessions(env: dict, names: list[str]) -> dict[str, str]:
         check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(coro):
+    """asyncio.run in a fresh thread: safe even when this thread has a loop running
+    (Playwright's sync API leaves one behind in browser-test sessions)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 class NetSocket:

@@ -7,7 +7,7 @@ import json
 import signal
 import urllib.request
 
-from tests.netclient import NetSocket, make_sessions
+from tests.netclient import NetSocket, make_sessions, run
 
 
 def fetch_json(url: str) -> dict:
@@ -68,7 +68,7 @@ async def talk_then_get_killed(town) -> tuple[str, str, list[str], tuple[int, in
 def test_kill_9_mid_conversation_loses_no_acknowledged_message(town_process, tmp_path):
     town = town_process(var_dir=tmp_path / "town").start()
     town.wait_ready()
-    me, conversation, said, where = asyncio.run(talk_then_get_killed(town))
+    me, conversation, said, where = run(talk_then_get_killed(town))
     town.proc.send_signal(signal.SIGKILL)
     town.proc.wait()
 
@@ -84,7 +84,7 @@ def test_kill_9_mid_conversation_loses_no_acknowledged_message(town_process, tmp
         await spectator.close()
         return snap
 
-    snap = asyncio.run(look())
+    snap = run(look())
     world = snap["world"]["id"]
     history = fetch_json(f"{again.url}/api/worlds/{world}/conversations/{conversation}/messages/")
     texts = [m["text"] for m in history["messages"]]

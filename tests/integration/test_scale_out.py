@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.netclient import NetSocket, make_sessions
+from tests.netclient import NetSocket, make_sessions, run
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_people_on_different_web_processes_share_one_world(topology):
         await lea.close()
         await max_.close()
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def test_a_killed_engine_is_replaced_within_ten_seconds(topology):
@@ -98,7 +98,7 @@ def test_a_killed_engine_is_replaced_within_ten_seconds(topology):
         await ned.close()
         return took
 
-    assert asyncio.run(scenario()) <= 10
+    assert run(scenario()) <= 10
 
 
 def test_input_resent_through_another_web_process_applies_once(topology):
@@ -119,4 +119,4 @@ def test_input_resent_through_another_web_process_applies_once(topology):
         assert (await second.ack("join-twice"))["code"] == "conflict"
         await second.close()
 
-    asyncio.run(scenario())
+    run(scenario())
