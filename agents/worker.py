@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import defaultdict
@@ -22,10 +23,11 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
 
+from agents.budget import mind_mode
 from agents.mind import Mind
 from agents.residents import load_town
 from agents.routine import RoutineMind
-from town.groups import MINDS_CHANNEL, engine_group
+from town.groups import MINDS_CHANNEL, engine_group, world_group
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class MindWorker:
 
     def __init__(self) -> None:
         self.minds: dict[int, tuple[Mind, float]] = {}
+        self.modes: dict[int, str] = {}  # last mind mode announced per world
         self.locks: dict[tuple[int, str], asyncio.Lock] = defaultdict(asyncio.Lock)
         self.events: dict[int, asyncio.Queue] = {}
         self.tasks: set[asyncio.Task] = set()
@@ -73,6 +76,8 @@ class MindWorker:
         kind = message.get("type")
         if kind == "mind.request":
             self._spawn(self.answer(layer, message))
+        elif kind == "mind.reset":  # an operator kicked the world: re-read its residents
+            self.minds.pop(message["world"], None)
         elif kind == "mind.events":
             world_id = message["world"]
             if world_id not in self.events:
@@ -113,6 +118,18 @@ class MindWorker:
                 )
             with contextlib.suppress(Exception):
                 await self.thread(mind.reflect_if_due, agent, request["t"])
+            await self.announce_mode(layer, world_id, request["t"])
+
+    async def announce_mode(self, layer, world_id: int, t: int) -> None:
+        """Tell open pages when residents switch between the model and the offline mind."""
+        mode = mind_mode(world_id)
+        if self.modes.get(world_id, mode) != mode:
+            event = {"kind": "mind", "t": t, "mode": mode}
+            text = json.dumps({"type": "events", "events": [event]}, separators=(",", ":"))
+            await layer.group_send(
+                world_group(world_id), {"type": "world.events", "seq": None, "text": text}
+            )
+        self.modes[world_id] = mode
 
     async def _routine(self, world_id: int, request: dict) -> list[dict]:
         try:
@@ -142,6 +159,5 @@ def _residents_in(events: list[dict], mind: Mind) -> set[str]:
     out = set()
     for event in events:
         if event["kind"] == "conversation_ended":
-            out.update(mind.town.residents)  # cheap check per resident; only a few end at once
-            break
+            out.update(p for p in event.get("participants", ()) if p in mind.town.residents)
     return out

@@ -58,7 +58,8 @@ def lease_holders() -> dict[int, int]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT objid, pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
-            "AND granted",
+            "AND granted AND database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database())",
             [LEASE_NAMESPACE],
         )
         return {int(objid): pid for objid, pid in cursor.fetchall()}

@@ -34,31 +34,43 @@ def fold(state: dict, event: dict) -> None:
         state["messages"] = [*state["messages"][-19:], event]
 
 
-def history(world_id: int, start: int, end: int | None) -> dict:
-    """The replay state at `start` and the events in (start, end], a page at a time."""
+def history(
+    world_id: int, start: int, end: int | None, *, events_only: bool = False, clock: dict
+) -> dict:
+    """The replay state at `start` and the events in (start, end], a page at a time.
+
+    A page always ends on a whole moment (all events of its last `t`), so the next page,
+    asked `from=next`, continues exactly where this one stopped.
+    """
     rows = HistoryEvent.objects.filter(world_id=world_id)
     first = rows.order_by("t", "id").values_list("t", flat=True).first() or 0
     last = rows.order_by("-t", "-id").values_list("t", flat=True).first() or 0
-    state: dict = {"players": {}, "conversations": {}, "messages": []}
-    for data in rows.filter(t__lte=start).order_by("t", "id").values_list("data", flat=True):
-        fold(state, data)
     window = rows.filter(t__gt=start)
     if end is not None:
         window = window.filter(t__lte=end)
     events = list(window.order_by("t", "id").values_list("data", flat=True)[: PAGE + 1])
     more = len(events) > PAGE
-    events = events[:PAGE]
-    return {
+    if more:
+        cut = events[PAGE]["t"]
+        whole = [e for e in events[:PAGE] if e["t"] != cut]
+        events = whole or events[:PAGE]
+    out = {
         "world": world_id,
         "first": first,
         "last": last,
         "at": start,
-        "state": {
-            "players": list(state["players"].values()),
-            "conversations": list(state["conversations"].values()),
-            "messages": state["messages"],
-        },
+        "clock": clock,
         "events": events,
         "more": more,
         "next": events[-1]["t"] if more else None,
     }
+    if not events_only:
+        state: dict = {"players": {}, "conversations": {}, "messages": []}
+        for data in rows.filter(t__lte=start).order_by("t", "id").values_list("data", flat=True):
+            fold(state, data)
+        out["state"] = {
+            "players": list(state["players"].values()),
+            "conversations": list(state["conversations"].values()),
+            "messages": state["messages"],
+        }
+    return out

@@ -268,7 +268,11 @@ class EngineHost:
                 await self.leases.release(world_id)
                 if not task.cancelled() and task.exception():
                     log.error("world %s engine crashed", world_id, exc_info=task.exception())
-        for world_id in await database_sync_to_async(selectors.running_world_ids)():
+        running = set(await database_sync_to_async(selectors.running_world_ids)())
+        for world_id, (runner, _task) in self.runners.items():
+            if world_id not in running:
+                runner.stopping.set()  # frozen or archived from another process
+        for world_id in sorted(running):
             if world_id in self.runners or not await self.leases.take(world_id):
                 continue
             runner = WorldRunner(world_id, self.layer)

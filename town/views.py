@@ -82,13 +82,16 @@ def conversation_messages(request: HttpRequest, world_id: int, cid: str) -> Json
 
 def world_history(request: HttpRequest, world_id: int) -> JsonResponse:
     """Replay data: the state at ?from=<world ms> and the events after it (up to ?to=)."""
-    get_object_or_404(World, pk=world_id)
+    world = get_object_or_404(World, pk=world_id)
     try:
         start = int(request.GET.get("from", 0))
         end = int(request.GET["to"]) if request.GET.get("to") else None
     except ValueError:
         return JsonResponse({"error": "from and to are world times in ms"}, status=400)
-    return JsonResponse(replay.history(world_id, start, end))
+    config = selectors.world_meta(world).config
+    clock = {"time_rate": config.time_rate, "start_minute_of_day": config.start_minute_of_day}
+    events_only = request.GET.get("events_only") == "1"
+    return JsonResponse(replay.history(world_id, start, end, events_only=events_only, clock=clock))
 
 
 def replay_page(request: HttpRequest, world_id: int) -> HttpResponse:

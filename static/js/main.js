@@ -146,11 +146,13 @@ function boot() {
     if (status === 'archived') banners.set('archived', 'This town is archived: you can look around, but nothing happens here any more.', { tone: 'info' });
     else banners.clear('archived');
   });
-  store.on('hello', (f) => {
-    if (f.mind === 'offline') {
-      banners.set('offline', 'Residents are running on the offline mind — no language model configured.', { tone: 'info', dismissible: true });
+  const showMind = (mode) => {
+    if (mode === 'offline') {
+      banners.set('offline', 'Residents are running on the offline mind — no language model configured, or today\'s budget is spent.', { tone: 'info', dismissible: true });
     } else banners.clear('offline');
-  });
+  };
+  store.on('hello', (f) => showMind(f.mind));
+  store.on('mind', showMind);
   store.on('me', (id) => {
     if (id != null) {
       camera.follow = true;

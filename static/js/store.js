@@ -212,6 +212,11 @@ export class Store extends Emitter {
       case 'music':
         this.#setMusic(ev.url ?? null);
         break;
+      case 'mind': {
+        this.mind = ev.mode ?? null;
+        this.emit('mind', this.mind);
+        break;
+      }
       default:
         break; // new kinds are allowed by the contract; ignore what we do not know
     }

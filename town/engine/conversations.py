@@ -183,7 +183,13 @@ def end(
             {"kind": "conversation_left", "t": now, "conversation": conv.id, "player": leaver}
         )
     events.append(
-        {"kind": "conversation_ended", "t": now, "conversation": conv.id, "reason": reason}
+        {
+            "kind": "conversation_ended",
+            "t": now,
+            "conversation": conv.id,
+            "reason": reason,
+            "participants": list(conv.participants),
+        }
     )
     conv.status = ENDED
     del world.conversations[conv.id]

@@ -82,15 +82,16 @@ export class ReplayPlayer extends Emitter {
     return this.store.players.get(id)?.name ?? this.names.get(id) ?? 'someone';
   }
 
-  #url(from, to) {
+  #url(from, to, eventsOnly) {
     const url = new URL(this.historyUrl, location.href);
     url.searchParams.set('from', String(Math.max(0, Math.round(from))));
     if (to != null) url.searchParams.set('to', String(Math.round(to)));
+    if (eventsOnly) url.searchParams.set('events_only', '1'); // look-ahead pages need no state
     return url;
   }
 
-  async #get(from, to) {
-    const res = await fetch(this.#url(from, to), { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+  async #get(from, to, eventsOnly = false) {
+    const res = await fetch(this.#url(from, to, eventsOnly), { credentials: 'same-origin', headers: { Accept: 'application/json' } });
     if (!res.ok) throw new Error(`history ${res.status}`);
     return res.json();
   }
@@ -106,17 +107,10 @@ export class ReplayPlayer extends Emitter {
     if (data.clock) this.clockInfo = { ...this.clockInfo, ...data.clock };
   }
 
-  /** Events of a page we can keep: with `more`, a page may stop in the middle of one world ms. */
+  /** A page's events and where the next page starts (pages end on a whole world ms). */
   #take(data) {
-    let events = data.events || [];
-    if (data.more && data.next != null) {
-      const cut = events.filter((e) => e.t < data.next);
-      if (cut.length) {
-        events = cut;
-        return { events, cursor: data.next - 1, more: true };
-      }
-      return { events, cursor: data.next, more: true }; // one ms with a whole page of events
-    }
+    const events = data.events || [];
+    if (data.more && data.next != null) return { events, cursor: data.next, more: true };
     return { events, cursor: null, more: false };
   }
 
@@ -229,7 +223,7 @@ export class ReplayPlayer extends Emitter {
   #fetchAhead() {
     const gen = this.generation;
     const from = this.cursor;
-    this.fetching = this.#get(from, from + CHUNK_MS)
+    this.fetching = this.#get(from, from + CHUNK_MS, true)
       .then((data) => {
         if (gen !== this.generation) return;
         this.#range(data);

@@ -81,14 +81,26 @@ def test_decline_and_timeout_end_invitation(world_with):
     assert refused(world, {"type": "decline", "actor": "ann", "conversation": conv}) == "forbidden"
     events = world.apply({"type": "decline", "actor": "bob", "conversation": conv}, 100)
     assert events == [
-        {"kind": "conversation_ended", "t": 100, "conversation": conv, "reason": "declined"}
+        {
+            "kind": "conversation_ended",
+            "t": 100,
+            "conversation": conv,
+            "reason": "declined",
+            "participants": ["ann", "bob"],
+        }
     ]
     assert refused(world, {"type": "accept", "actor": "bob", "conversation": conv}) == "conflict"
     conv2 = invite(world, "ann", "cy", 1000)
     assert world.tick(30_000) == []
     events = world.tick(31_000)
     assert events == [
-        {"kind": "conversation_ended", "t": 31_000, "conversation": conv2, "reason": "timeout"}
+        {
+            "kind": "conversation_ended",
+            "t": 31_000,
+            "conversation": conv2,
+            "reason": "timeout",
+            "participants": ["ann", "cy"],
+        }
     ]
     assert all(p["conversation"] is None for p in world.public_state(31_000)["players"])
 
@@ -144,6 +156,7 @@ def test_message_cap_ends_conversation(world_with):
         "t": 5002,
         "conversation": conv,
         "reason": "message_cap",
+        "participants": ["ann", "bob"],
     }
     assert (
         refused(world, {"type": "say", "actor": "bob", "conversation": conv, "text": "wait"})
@@ -213,4 +226,5 @@ def test_idle_conversation_ends(world_with):
         "t": started + 5000,
         "conversation": conv,
         "reason": "idle",
+        "participants": ["ann", "bob"],
     } in events
