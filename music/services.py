@@ -53,6 +53,10 @@ def make_track(
         detail["seed"] = spec.seed
     name = f"world-{world.pk}/{day.isoformat()}-{source}-{uuid.uuid4().hex[:8]}.{extension}"
     with transaction.atomic():
+        # Two workers may have composed at once: the first to commit wins, per world row lock.
+        World.objects.select_for_update().filter(pk=world.pk).first()
+        if not force and Track.objects.filter(world=world, day=day).count() > made:
+            return None
         track = Track(
             world=world,
             day=day,

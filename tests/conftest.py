@@ -44,7 +44,7 @@ class TownProcess:
         env.pop("DJANGO_SETTINGS_MODULE", None)
         env.update(extra_env or {})
         self.env = env
-        self.log_path = var_dir / "runtown.log"
+        self.log_path = var_dir / f"runtown-{port}.log"  # one per process, even in a shared var/
         var_dir.mkdir(parents=True, exist_ok=True)
         self.proc: subprocess.Popen | None = None
 
