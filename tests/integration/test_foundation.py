@@ -198,6 +198,7 @@ def test_password_reset_sends_an_email():
 def test_pages_send_a_strict_content_security_policy():
     resp = Client().get("/accounts/login/")
     assert resp.status_code == 200
+    assert b'<body class="page page--account">' in resp.content  # the site's card look
     csp = resp["Content-Security-Policy"]
     assert "script-src 'self'" in csp
     assert "unsafe-inline" not in csp
