@@ -49,10 +49,21 @@ def ensure_plan(mind: Mind, resident: dict, state: MindState, day: int, t: int) 
 def _model_plan(mind: Mind, resident: dict, day: int, t: int) -> list[dict] | None:
     areas = sorted(mind.town.town_map.areas)
     recalled = mind.recall(resident, f"plans for today, day {day}", t, k=5)
+    # Town notices always reach the plan, whatever the retrieval ranks first.
+    notices = list(
+        Memory.objects.filter(
+            agent_id=resident["pk"],
+            source="announcement",
+            created_t__gte=t - mind.town.game_day_ms(),
+        )
+        .order_by("-created_t")
+        .values_list("text", flat=True)[:3]
+    )
+    memories = notices + [r.text for r in recalled if r.text not in notices]
     try:
         answer = get_client().structured(
             "plan",
-            prompts.day_plan(resident, day, areas, [r.text for r in recalled]),
+            prompts.day_plan(resident, day, areas, memories),
             prompts.DayPlan,
             world_id=mind.town.world_id,
             agent=resident["id"],

@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from agents import offline
 from agents.mind import Mind
-from agents.models import Memory
+from agents.models import Memory, MindState
 from agents.residents import load_town
 from town.models import Message, Player, World
 
@@ -34,6 +34,28 @@ def find_resident(world: World, who: str) -> Player:
     if match is None:
         raise UnknownResident(who)
     return match
+
+
+ANNOUNCEMENT_IMPORTANCE = 9
+
+
+def announce(world: World, text: str, t: int) -> int:
+    """Every resident perceives an operator's notice as an important observation and will
+    plan their day again with it in mind; returns how many residents heard it."""
+    mind = Mind(load_town(world.pk))
+    heard = 0
+    for resident in mind.town.residents.values():
+        mind.remember(
+            resident,
+            Memory.Kind.OBSERVATION,
+            f"Town notice: {text}",
+            ANNOUNCEMENT_IMPORTANCE,
+            t,
+            source="announcement",
+        )
+        heard += 1
+    MindState.objects.filter(agent__world=world).update(plan_day=0, schedule=[])
+    return heard
 
 
 def interview(world: World, agent_pid: str, question: str) -> str:

@@ -402,3 +402,24 @@ def load_history(world_id: int, path: str, *, actor: Any = None) -> int:
     count = load(world, path)
     audit(world, "load_history", actor, file=str(path), memories=count)
     return count
+
+
+MAX_ANNOUNCEMENT = 300
+
+
+@transaction.atomic
+def announce(world_id: int, text: str, *, actor: Any = None) -> int:
+    """An operator's town notice: every resident perceives it (and re-plans), every page shows
+    it, and replay keeps it. Returns how many residents heard it."""
+    text = " ".join(text.split())
+    if not 1 <= len(text) <= MAX_ANNOUNCEMENT:
+        raise WrongState(f"a notice is 1 to {MAX_ANNOUNCEMENT} characters")
+    world = World.objects.select_for_update().get(pk=world_id)
+    if world.status == World.Status.ARCHIVED:
+        raise WrongState(f"{world.name} is archived: nobody is there to hear it")
+    heard = _minds("announce")(world, text, world.clock_ms)
+    event = {"kind": "announcement", "t": world.clock_ms, "text": text}
+    HistoryEvent.objects.create(world=world, t=world.clock_ms, kind="announcement", data=event)
+    audit(world, "announce", actor, text=text, residents=heard)
+    transaction.on_commit(lambda: broadcast_events(world.pk, [event]))
+    return heard

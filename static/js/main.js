@@ -17,6 +17,7 @@ import { Chat } from './ui/chat.js';
 import { Invites } from './ui/invites.js';
 import { Join } from './ui/join.js';
 import { Hud, Loading } from './ui/hud.js';
+import { Announcements } from './ui/announce.js';
 import { Music } from './ui/music.js';
 
 function readConfig() {
@@ -63,6 +64,7 @@ function boot() {
   const side = $('side');
   new Chat({ store, commands, config, toasts, onShow: (open) => side.classList.toggle('has-chat', open) });
   new Invites({ root: $('invites'), store, commands });
+  new Announcements({ store, config, banners, toasts });
   new PeopleList({
     store, sprites,
     list: $('people-list'), count: $('people-count'), empty: $('people-empty'), badge: $('people-badge'),

@@ -212,6 +212,9 @@ export class Store extends Emitter {
       case 'music':
         this.#setMusic(ev.url ?? null);
         break;
+      case 'announcement':
+        this.emit('announcement', ev);
+        break;
       case 'mind': {
         this.mind = ev.mode ?? null;
         this.emit('mind', this.mind);

@@ -59,7 +59,14 @@ def town_answer(schema: str | None, body: dict) -> str:
         slots = [
             {"hour": int(h), "area": a, "activity": act} for h, a, act in _ROUTINE.findall(last)
         ]
-        return json.dumps({"schedule": slots or [{"hour": 8, "area": "plaza", "activity": "walk"}]})
+        slots = slots or [{"hour": 8, "area": "plaza", "activity": "walk"}]
+        notices = [m for m in memories if "Town notice:" in m]
+        if notices:  # like a model would: the evening is spent at home, because of the notice
+            home = slots[0]["area"]
+            why = notices[0].split("Town notice:", 1)[1].strip()[:80]
+            slots = [e for e in slots if e["hour"] < 18]
+            slots.append({"hour": 18, "area": home, "activity": f"staying home: {why}"})
+        return json.dumps({"schedule": slots})
     if schema == "Questions":
         return json.dumps({"questions": ["What matters most to me lately?"]})
     if schema == "Insights":

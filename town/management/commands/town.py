@@ -29,6 +29,7 @@ ACTIONS = {
     "fork": "copy a world with its memories into a new one",
     "load-history": "seed residents' memories from a CSV file",
     "interview": "ask a resident a question",
+    "announce": "tell the whole town something (residents remember it and re-plan)",
     "export": "dump a world as JSON lines",
     "forget": "remove a person's messages and the memories of them",
     "music": "make a new background track now (--now)",
@@ -56,6 +57,7 @@ class Command(BaseCommand):
         sub["load-history"].add_argument("file", help="CSV: name, memories separated by ;")
         sub["interview"].add_argument("agent", help="resident id or name")
         sub["interview"].add_argument("question")
+        sub["announce"].add_argument("text", help='e.g. "A storm is coming tonight"')
         sub["export"].add_argument("--output", "-o", help="file (default: standard output)")
         sub["forget"].add_argument("--user", required=True, help="username")
         sub["music"].add_argument("--now", action="store_true", required=True)
@@ -131,6 +133,11 @@ class Command(BaseCommand):
             f"Ran {world.name} (#{world.pk}) for {steps} steps ({seconds:.0f} s of world time): "
             f"{report['inputs']} inputs, {report['events']} events; snapshot saved."
         )
+
+    def do_announce(self, text: str, **options) -> None:
+        world = self.world(options)
+        heard = services.announce(world.pk, text, actor=self.actor)
+        self.ok(f"Announced in {world.name} (#{world.pk}); {heard} residents heard it.")
 
     def do_fork(self, source: int, name: str, **options) -> None:
         fork = transfer.fork_world(source, name, actor=self.actor)
