@@ -343,3 +343,27 @@ MUSIC_REPLICATE_TIMEOUT = env_int("MUSIC_REPLICATE_TIMEOUT", 300)  # seconds per
 MUSIC_REPLICATE_ATTEMPTS = env_int("MUSIC_REPLICATE_ATTEMPTS", 2)
 MUSIC_REPLICATE_RETRY_WAIT = 10.0  # seconds before the second attempt (×2 before the third)
 MUSIC_REPLICATE_POLL = 2.0  # seconds between status checks
+
+# --- Limits and monitoring ---
+# Abuse limits (town/ratelimit.py, docs/protocol.md). Per-user and per-IP counters live in
+# the cache: in-process (locmem) for one process, Redis (shared by every web process) with
+# REDIS_URL.
+TOWN_MAX_CONNECTIONS_PER_IP = env_int("TOWN_MAX_CONNECTIONS_PER_IP", 20)  # open sockets
+TOWN_MAX_CONNECTIONS_PER_USER = env_int("TOWN_MAX_CONNECTIONS_PER_USER", 5)  # open sockets
+TOWN_USER_LIMIT_WINDOW = env_int("TOWN_USER_LIMIT_WINDOW", 30)  # seconds per user window
+TOWN_USER_INPUTS = env_int("TOWN_USER_INPUTS", 300)  # inputs per user per window
+TOWN_USER_CHAT = env_int("TOWN_USER_CHAT", 20)  # chat lines per user per window
+TOWN_USER_INVITES = env_int("TOWN_USER_INVITES", 10)  # invitations per user per window
+TOWN_USER_CHAT_PER_DAY = env_int("TOWN_USER_CHAT_PER_DAY", 500)  # per UTC day; 0 = no cap
+# Client address for the per-IP limit: the socket's peer, or (behind N trusted proxies)
+# the Nth address from the right of X-Forwarded-For.
+TOWN_TRUSTED_PROXIES = env_int("TOWN_TRUSTED_PROXIES", 0)
+# /metrics: with METRICS_TOKEN, `Authorization: Bearer <token>`; staff sessions always;
+# without a token also loopback requests that came through no proxy.
+METRICS_TOKEN = env("METRICS_TOKEN")
+LOG_FORMAT = env("LOG_FORMAT", "plain")  # plain | json (one JSON object per line)
+if LOG_FORMAT == "json":
+    LOGGING["formatters"]["json"] = {"()": "town.metrics.JsonFormatter"}
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+if not DEBUG:
+    SECURE_REDIRECT_EXEMPT = [*SECURE_REDIRECT_EXEMPT, r"^metrics$"]  # local scrapers over http

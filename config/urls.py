@@ -10,6 +10,7 @@ from town import views as town_views
 urlpatterns = [
     path("", town_views.home, name="home"),
     path("healthz", town_views.healthz, name="healthz"),
+    path("metrics", town_views.metrics_view, name="metrics"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("town.urls")),

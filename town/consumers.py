@@ -8,14 +8,16 @@ events to everyone watching.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import DatabaseError
 
-from town import selectors, services
+from town import metrics, ratelimit, selectors, services
 from town.groups import engine_group, human_pid, world_group
 from town.protocol import PLAYER_TYPES, STAFF_TYPES, ProtocolError, parse_frame
 from town.ratelimit import TokenBucket
@@ -27,6 +29,7 @@ GARBAGE_LIMIT = 20  # refused frames within GARBAGE_WINDOW before the socket is 
 GARBAGE_WINDOW = 10.0
 POLICY_CLOSE = 4008
 HEARTBEAT_WRITE_EVERY = 30.0
+REJOIN_EVERY = 1.0  # seconds between tries to rejoin the world's group after a layer error
 # Per process and world: one heartbeat write stands for every socket watching a running
 # world, so a crowd connecting at once does not queue hundreds of identical writes.
 _last_world_heartbeat: dict[int, float] = {}
@@ -35,17 +38,72 @@ _last_world_heartbeat: dict[int, float] = {}
 class WorldConsumer(AsyncWebsocketConsumer):
     """One watcher (spectator or player) of one world."""
 
+    world_id: int | None = None
+    slots: list[str] = []
+    counted = False
+
+    # Channels assigns `channel_receive` (the layer's receive for our channel) before the
+    # first message; wrapping it here keeps a channel-layer outage (Redis down) from
+    # killing the consumer: it waits, rejoins its group and resyncs instead.
+    @property
+    def channel_receive(self):
+        return self._resilient_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive) -> None:
+        self._layer_receive = receive
+
+    async def _resilient_receive(self) -> dict:
+        while True:
+            try:
+                return await self._layer_receive()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("channel layer receive failed (%s); rejoining", exc)
+                await self._rejoin()
+
+    async def _rejoin(self) -> None:
+        """Wait for the channel layer, rejoin the world's group, then resync."""
+        while True:
+            await asyncio.sleep(REJOIN_EVERY)
+            if self.world_id is None:
+                continue
+            try:
+                await self.channel_layer.group_add(world_group(self.world_id), self.channel_name)
+                await self.request_snapshot()
+            except Exception:
+                continue
+            log.info("channel layer back; socket rejoined world %s", self.world_id)
+            return
+
     async def connect(self) -> None:
         world_id = self.scope["url_route"]["kwargs"].get("world_id")
-        self.world = await database_sync_to_async(selectors.world_or_current)(world_id)
+        try:
+            self.world = await database_sync_to_async(selectors.world_or_current)(world_id)
+        except DatabaseError as exc:
+            log.warning("handshake refused, database unavailable: %s", exc)
+            await self.close()
+            return
         if self.world is None:
             await self.close()  # before accept: the handshake is refused
             return
-        self.world_id = self.world.pk
         self.status = self.world.status
         self.user = self.scope.get("user")
         self.signed_in = bool(self.user and self.user.is_authenticated)
         self.pid = human_pid(self.user.pk) if self.signed_in else None
+        self.slots, refusal = await ratelimit.run(
+            ratelimit.claim_connection,
+            ratelimit.client_ip(self.scope),
+            self.user.pk if self.signed_in else None,
+            self.channel_name,
+        )
+        if refusal:
+            metrics.count("refused:connections")
+            await self.accept()
+            await self.send_json({"type": "error", "code": "rate_limited", "message": refusal})
+            await self.close(code=POLICY_CLOSE)
+            return
         self.present = False
         self.synced = False
         self.snapshot_seq = -1
@@ -55,32 +113,70 @@ class WorldConsumer(AsyncWebsocketConsumer):
         self.inputs = TokenBucket(rate=8, burst=20)
         self.chat = TokenBucket(rate=0.5, burst=5)
         self.invites = TokenBucket(rate=0.2, burst=3)
-        await self.channel_layer.group_add(world_group(self.world_id), self.channel_name)
+        try:
+            await self.channel_layer.group_add(world_group(self.world.pk), self.channel_name)
+        except Exception as exc:
+            log.warning("handshake refused, channel layer unavailable: %s", exc)
+            await ratelimit.run(ratelimit.release_connection, self.slots)
+            self.slots = []
+            await self.close()
+            return
+        self.world_id = self.world.pk
         await self.accept()
+        metrics.connected(self.world_id, 1)
+        self.counted = True
+        self.housekeeping = asyncio.ensure_future(self._housekeeping())
         await self.request_snapshot()
         await self.record_heartbeat()
 
     async def disconnect(self, code: int) -> None:
-        if getattr(self, "world_id", None) is not None:
-            await self.channel_layer.group_discard(world_group(self.world_id), self.channel_name)
-        fallback = getattr(self, "fallback", None)
-        if fallback:
-            fallback.cancel()
+        if self.world_id is not None:
+            with contextlib.suppress(Exception):  # the layer may be the reason we are closing
+                await self.channel_layer.group_discard(
+                    world_group(self.world_id), self.channel_name
+                )
+        if self.counted:
+            metrics.connected(self.world_id, -1)
+            self.counted = False
+        if self.slots:
+            await ratelimit.run(ratelimit.release_connection, self.slots)
+            self.slots = []
+        for name in ("fallback", "housekeeping"):
+            task = getattr(self, name, None)
+            if task:
+                task.cancel()
+
+    async def _housekeeping(self) -> None:
+        """Keep our connection slots alive and this process's metrics published."""
+        while True:
+            await asyncio.sleep(ratelimit.SLOT_REFRESH)
+            await ratelimit.run(ratelimit.refresh_connection, self.slots)
+            if metrics.due():
+                await ratelimit.run(metrics.publish_now)
 
     # -- resync ----------------------------------------------------------------------
 
     async def request_snapshot(self) -> None:
         self.synced = False
-        await self.channel_layer.group_send(
-            engine_group(self.world_id),
-            {"type": "engine.snapshot", "reply_to": self.channel_name},
-        )
+        if getattr(self, "fallback", None):
+            self.fallback.cancel()
         self.fallback = asyncio.ensure_future(self._snapshot_from_database_later())
+        try:
+            await self.channel_layer.group_send(
+                engine_group(self.world_id),
+                {"type": "engine.snapshot", "reply_to": self.channel_name},
+            )
+        except Exception as exc:  # no engine reachable: the database snapshot stands in
+            log.warning("snapshot request not sent: %s", exc)
 
     async def _snapshot_from_database_later(self) -> None:
         await asyncio.sleep(SNAPSHOT_WAIT)
         if not self.synced:
-            snap = await database_sync_to_async(selectors.stored_snapshot)(self.world_id)
+            try:
+                snap = await database_sync_to_async(selectors.stored_snapshot)(self.world_id)
+            except DatabaseError as exc:
+                log.warning("no snapshot for the socket, database unavailable: %s", exc)
+                return
             if not self.synced:
                 await self.send_snapshot(snap, seq=-1)
 
@@ -146,9 +242,16 @@ class WorldConsumer(AsyncWebsocketConsumer):
             await self.handle(frame)
         except ProtocolError as refusal:
             await self.refuse(refusal)
+        except DatabaseError as exc:  # e.g. freeze while the database restarts
+            log.warning("frame not handled, database unavailable: %s", exc)
+            await self.refuse(
+                ProtocolError("unavailable", "the town's database is unavailable; try again")
+            )
 
     async def refuse(self, refusal: ProtocolError) -> None:
-        await self.send_json(refusal.frame())
+        frame = refusal.frame()
+        metrics.count(f"refused:{frame.get('code')}")
+        await self.send_json(frame)
         now = time.monotonic()
         self.refusals = [t for t in self.refusals if now - t < GARBAGE_WINDOW] + [now]
         if len(self.refusals) > GARBAGE_LIMIT:
@@ -178,19 +281,34 @@ class WorldConsumer(AsyncWebsocketConsumer):
             raise ProtocolError("rate_limited", "slow down: too many messages", fid)
         if kind == "invite" and not self.invites.take():
             raise ProtocolError("rate_limited", "slow down: too many invitations", fid)
+        # The same user's other sockets (and other web processes) share these.
+        refusal = await ratelimit.run(ratelimit.check_user_frame, self.user.pk, kind)
+        if refusal:
+            raise ProtocolError("rate_limited", refusal, fid)
         payload = frame.model_dump(exclude={"id"}, exclude_none=True)
         if kind == "join":
             payload.update(await self.join_fields(frame))
-        await self.channel_layer.group_send(
-            engine_group(self.world_id),
-            {
-                "type": "engine.input",
-                "input": {**payload, "actor": self.pid, "key": f"u{self.user.pk}:{fid}"},
-                "client_id": fid,
-                "user_id": self.user.pk,
-                "reply_to": self.channel_name,
-            },
-        )
+        try:
+            await self.channel_layer.group_send(
+                engine_group(self.world_id),
+                {
+                    "type": "engine.input",
+                    "input": {**payload, "actor": self.pid, "key": f"u{self.user.pk}:{fid}"},
+                    "client_id": fid,
+                    "user_id": self.user.pk,
+                    "reply_to": self.channel_name,
+                },
+            )
+        except Exception as exc:
+            log.warning("input not forwarded, channel layer unavailable: %s", exc)
+            raise ProtocolError(
+                "unavailable", "the world cannot be reached right now; send it again", fid
+            ) from None
+        metrics.count("inputs")
+        if kind == "say":
+            metrics.count("chat")
+        if metrics.due():
+            await ratelimit.run(metrics.publish_now)
 
     async def join_fields(self, frame) -> dict:
         characters = selectors.character_names()
@@ -219,7 +337,12 @@ class WorldConsumer(AsyncWebsocketConsumer):
         if recent and self.status == "running":
             return
         _last_world_heartbeat[self.world_id] = now
-        await database_sync_to_async(services.record_heartbeat)(self.world_id)
+        try:
+            await database_sync_to_async(services.record_heartbeat)(self.world_id)
+        except DatabaseError as exc:  # the database is away: the next heartbeat tries again
+            log.warning("heartbeat not recorded: %s", exc)
+            self.last_heartbeat_write = 0.0
+            _last_world_heartbeat.pop(self.world_id, None)
 
     async def send_json(self, content: dict) -> None:
         await self.send(text_data=json.dumps(content, separators=(",", ":")))

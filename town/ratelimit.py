@@ -1,9 +1,20 @@
-"""Token buckets for per-connection limits (inputs, chat lines, invitations)."""
+"""Abuse limits: per-connection token buckets, and per-user / per-address limits shared
+by every socket (and every web process) through Django's cache."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,3 +38,131 @@ class TokenBucket:
             self.tokens -= 1
             return True
         return False
+
+
+# -- shared limits: per user and per client address, in Django's cache ------------------
+# Counters live in the default cache: in-process (locmem) for one process, Redis (shared by
+# every web process) when REDIS_URL is set. A socket's frames never touch the database.
+# When the cache is unreachable the shared limits let frames through (the per-connection
+# buckets still apply) and say so in the log once a minute.
+
+SLOT_TTL = 120  # seconds a connection slot lives without being refreshed (a crashed process)
+SLOT_REFRESH = 30  # seconds between refreshes by a live connection
+
+_pool = ThreadPoolExecutor(4, thread_name_prefix="limits")
+_last_warning = 0.0
+
+
+def _cache():
+    return caches["default"]
+
+
+async def run(fn, *args):
+    """Call a limits function: inline for the in-process cache, else on the limits threads."""
+    if isinstance(_cache(), LocMemCache):
+        return fn(*args)
+    return await asyncio.get_running_loop().run_in_executor(_pool, functools.partial(fn, *args))
+
+
+def _unreachable(exc: Exception) -> None:
+    global _last_warning
+    if time.monotonic() - _last_warning > 60:
+        _last_warning = time.monotonic()
+        log.warning("rate-limit cache unreachable, shared limits not enforced: %s", exc)
+
+
+def client_ip(scope: dict) -> str:
+    """The client's address: the peer, or behind TOWN_TRUSTED_PROXIES proxies, from XFF."""
+    peer = (scope.get("client") or ("unknown", 0))[0]
+    proxies = settings.TOWN_TRUSTED_PROXIES
+    if proxies <= 0:
+        return peer
+    for name, value in scope.get("headers", ()):
+        if name == b"x-forwarded-for":
+            hops = [h.strip() for h in value.decode("latin-1").split(",") if h.strip()]
+            if hops:
+                return hops[max(0, len(hops) - proxies)]
+    return peer
+
+
+def _count(key: str, window: int, now: float) -> int:
+    """Add one to the counter of this window and return it."""
+    cache = _cache()
+    key = f"{key}:{int(now // window)}"
+    if cache.add(key, 1, window + 1):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, window + 1)
+        return 1
+
+
+def check_user_frame(user_id: int, kind: str, now: float | None = None) -> str | None:
+    """Count one frame against the user's shared limits; the refusal message, or None."""
+    now = time.time() if now is None else now
+    window = settings.TOWN_USER_LIMIT_WINDOW
+    try:
+        if _count(f"lim:in:{user_id}", window, now) > settings.TOWN_USER_INPUTS:
+            return "slow down: too many inputs from your account"
+        if kind == "say":
+            if _count(f"lim:say:{user_id}", window, now) > settings.TOWN_USER_CHAT:
+                return "slow down: too many messages from your account"
+            cap = settings.TOWN_USER_CHAT_PER_DAY
+            day = time.strftime("%Y-%m-%d", time.gmtime(now))
+            if cap and _count(f"lim:sayday:{user_id}:{day}", 2 * 86400, 0) > cap:
+                return f"daily message limit reached ({cap} a day); try again tomorrow"
+        if (
+            kind == "invite"
+            and _count(f"lim:inv:{user_id}", window, now) > settings.TOWN_USER_INVITES
+        ):
+            return "slow down: too many invitations from your account"
+    except Exception as exc:  # the cache backend raises its own kinds (redis, …)
+        _unreachable(exc)
+    return None
+
+
+def claim_connection(ip: str, user_id: int | None, owner: str) -> tuple[list[str], str | None]:
+    """Take a connection slot for the address (and the user); (slots, refusal message)."""
+    claims = [("ip", ip, settings.TOWN_MAX_CONNECTIONS_PER_IP)]
+    if user_id is not None:
+        claims.append(("user", user_id, settings.TOWN_MAX_CONNECTIONS_PER_USER))
+    taken: list[str] = []
+    try:
+        for what, who, limit in claims:
+            slot = _claim_slot(f"lim:conn:{what}:{who}", limit, owner)
+            if slot is None:
+                release_connection(taken)
+                return (
+                    [],
+                    f"too many connections from this {'address' if what == 'ip' else 'account'} (at most {limit})",
+                )
+            taken.append(slot)
+    except Exception as exc:
+        _unreachable(exc)
+    return taken, None
+
+
+def _claim_slot(prefix: str, limit: int, owner: str) -> str | None:
+    cache = _cache()
+    for n in range(limit):
+        key = f"{prefix}:{n}"
+        if cache.add(key, owner, SLOT_TTL):
+            return key
+    return None
+
+
+def refresh_connection(slots: list[str]) -> None:
+    try:
+        for key in slots:
+            _cache().touch(key, SLOT_TTL)
+    except Exception as exc:
+        _unreachable(exc)
+
+
+def release_connection(slots: list[str]) -> None:
+    try:
+        if slots:
+            _cache().delete_many(slots)
+    except Exception as exc:
+        _unreachable(exc)

@@ -16,11 +16,12 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connections
+from django.db import DatabaseError, connections
 
-from town import persistence, selectors
+from town import metrics, persistence, selectors
 from town.engine import InputRefused
 from town.groups import ENGINES_GROUP, MINDS_CHANNEL, engine_group, world_group
 from town.lease import LeaseHolder
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 STEP_MS = 1000  # the fixed world step
 SNAPSHOT_EVERY_MS = 5000
 SCAN_EVERY = 2.0  # seconds between looks for worlds to run
+REJOIN_EVERY = 1.0  # seconds between tries to rejoin a group after a channel-layer error
 RECENT_MESSAGES = 50
 # Events the minds hear about (to remember conversations, meet newcomers, …).
 OBSERVED_KINDS = frozenset(
@@ -69,6 +71,7 @@ class WorldRunner:
         try:
             await self._run(host_stop)
         finally:
+            metrics.engine_stopped(self.world_id)
             await self.db(connections.close_all)
             self.db_thread.shutdown(wait=False)
 
@@ -100,7 +103,19 @@ class WorldRunner:
 
     async def _receive(self) -> None:
         while True:
-            message = await self.layer.receive(self.channel)
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the channel layer (Redis) went away: wait for it
+                log.warning("world %s: channel layer receive failed (%s)", self.world_id, exc)
+                await _rejoin(self.layer, engine_group(self.world_id), self.channel)
+                # Watchers may have missed events meanwhile: have them resync.
+                with contextlib.suppress(Exception):
+                    await self.layer.group_send(
+                        world_group(self.world_id), {"type": "world.resync"}
+                    )
+                continue
             await self.queue.put(message)
 
     async def _step(self) -> None:
@@ -110,6 +125,7 @@ class WorldRunner:
             batch.append(await asyncio.wait_for(self.queue.get(), wait))
         while not self.queue.empty():
             batch.append(self.queue.get_nowait())
+        started = time.perf_counter()
         now = self.now()
         events: list[dict] = []
         while self.next_tick <= now:
@@ -139,6 +155,11 @@ class WorldRunner:
         if self.world.now - self.last_snapshot >= SNAPSHOT_EVERY_MS:
             self.last_snapshot = self.world.now
             await self.db(persistence.save_snapshot, self.world_id, self.world, self.last_input)
+        metrics.engine_step(
+            self.world_id, (time.perf_counter() - started) * 1000, self.queue.qsize()
+        )
+        if metrics.due():
+            await self.db(metrics.publish_now)
 
     def _handle_input(self, message: dict, now: int, replies: list) -> list[dict]:
         """Apply one input; accepted ones are queued for the write that precedes their ack."""
@@ -233,20 +254,33 @@ class EngineHost:
     async def run(self, stop: asyncio.Event) -> None:
         self.layer = get_channel_layer()
         self.leases = LeaseHolder()
-        await self.leases.open()
         wake = asyncio.Event()
         channel = await self.layer.new_channel()
-        await self.layer.group_add(ENGINES_GROUP, channel)
         listener = asyncio.ensure_future(self._listen(channel, wake))
+        down_since: float | None = None
         try:
             while not stop.is_set():
-                await self.scan(stop)
+                try:
+                    await self.scan(stop)
+                except (DatabaseError, psycopg.Error, OSError) as exc:
+                    # The database is away (restart, network): keep trying; the runners
+                    # stopped with their leases.
+                    if down_since is None:
+                        down_since = time.monotonic()
+                        log.warning("engine: database unavailable (%s); retrying", exc)
+                else:
+                    if down_since is not None:
+                        log.info(
+                            "engine: database back after %.1f s", time.monotonic() - down_since
+                        )
+                        down_since = None
                 wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(_first(stop.wait(), wake.wait()), SCAN_EVERY)
         finally:
             listener.cancel()
-            await self.layer.group_discard(ENGINES_GROUP, channel)
+            with contextlib.suppress(Exception):  # the layer may be down
+                await self.layer.group_discard(ENGINES_GROUP, channel)
             for runner, task in self.runners.values():
                 runner.stopping.set()
                 with contextlib.suppress(Exception):
@@ -254,20 +288,50 @@ class EngineHost:
             await self.leases.close()
 
     async def _listen(self, channel: str, wake: asyncio.Event) -> None:
+        await _rejoin(self.layer, ENGINES_GROUP, channel, first=True)
         while True:
-            await self.layer.receive(channel)
+            try:
+                await self.layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("engine: channel layer receive failed (%s)", exc)
+                await _rejoin(self.layer, ENGINES_GROUP, channel)
             wake.set()
+
+    async def _lost_leases(self) -> None:
+        """The lease connection died, so PostgreSQL freed our leases: stop every runner
+        (another engine may take the worlds now), then connect again."""
+        if self.runners:
+            log.warning(
+                "engine: lost the lease connection; stopping %d world(s)", len(self.runners)
+            )
+        for runner, _task in self.runners.values():
+            runner.stopping.set()
+        for world_id, (_runner, task) in list(self.runners.items()):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(task), 10)
+            if not task.done():
+                continue  # still finishing: reaped by a later scan
+            if not task.cancelled() and task.exception():
+                log.warning("world %s engine stopped: %s", world_id, task.exception())
+            del self.runners[world_id]
+        with contextlib.suppress(Exception):
+            await self.leases.close()
+        self.leases = LeaseHolder()
+        await self.leases.open()
+        log.info("engine: lease connection open")
 
     async def scan(self, stop: asyncio.Event) -> None:
         """Start runners for running worlds we can lease; reap finished ones."""
-        if not await self.leases.alive():
-            raise RuntimeError("lost the lease connection to the database")
+        if self.leases.conn is None or not await self.leases.alive():
+            await self._lost_leases()
         for world_id, (_runner, task) in list(self.runners.items()):
             if task.done():
                 del self.runners[world_id]
-                await self.leases.release(world_id)
                 if not task.cancelled() and task.exception():
                     log.error("world %s engine crashed", world_id, exc_info=task.exception())
+                await self.leases.release(world_id)
         running = set(await database_sync_to_async(selectors.running_world_ids)())
         for world_id, (runner, _task) in self.runners.items():
             if world_id not in running:
@@ -277,6 +341,23 @@ class EngineHost:
                 continue
             runner = WorldRunner(world_id, self.layer)
             self.runners[world_id] = (runner, asyncio.ensure_future(runner.run(stop)))
+
+
+async def _rejoin(layer, group: str, channel: str, first: bool = False) -> None:
+    """Join a channel-layer group, waiting for the layer as long as it takes."""
+    if not first:
+        await asyncio.sleep(REJOIN_EVERY)
+    while True:
+        try:
+            await layer.group_add(group, channel)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            await asyncio.sleep(REJOIN_EVERY)
+            continue
+        if not first:
+            log.info("channel layer back; rejoined %s", group)
+        return
 
 
 async def _first(*aws) -> None:

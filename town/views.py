@@ -1,14 +1,16 @@
-"""Thin views: the town page, JSON endpoints and the health check."""
+"""Thin views: the town page, JSON endpoints, the health check and the metrics."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 
-from town import replay, selectors
+from town import metrics, replay, selectors
 from town.models import Conversation, Player, World
 
 
@@ -35,6 +37,7 @@ def town_config(request: HttpRequest, world: World | None) -> dict:
             player_url=f"/api/worlds/{wid}/players/{{id}}/",
             messages_url=f"/api/worlds/{wid}/conversations/{{id}}/messages/",
             replay_url=reverse("world-replay", args=[wid]),
+            announce_url=reverse("world-announce", args=[wid]),
         )
     return config
 
@@ -102,13 +105,69 @@ def replay_page(request: HttpRequest, world_id: int) -> HttpResponse:
     return render(request, "town/replay.html", {"town_config": config, "world": world})
 
 
+def _channel_layer_status() -> str:
+    """ "ok" / "memory" (one process, nothing to reach) / "error: …" for Redis."""
+    if not settings.REDIS_URL:
+        return "memory"
+    import redis
+
+    global _redis_client
+    if _redis_client is None:
+        _redis_client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
+        )
+    try:
+        _redis_client.ping()
+    except Exception as exc:  # any Redis failure: the processes cannot talk to each other
+        return f"error: {exc}"[:200]
+    return "ok"
+
+
+_redis_client = None
+
+
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness + database check for load balancers and monitors."""
+    """Liveness + database + channel layer (Redis) check for load balancers and monitors.
+
+    503 when the database or Redis does not answer; the body says which.
+    """
+    body = {"status": "ok", "database": "ok", "channel_layer": _channel_layer_status()}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:  # any database failure means unhealthy
-        return JsonResponse({"status": "error", "database": str(exc)[:200]}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+        body["database"] = f"error: {exc}"[:200]
+    if body["database"] != "ok" or body["channel_layer"].startswith("error"):
+        body["status"] = "error"
+        return JsonResponse(body, status=503)
+    return JsonResponse(body)
+
+
+def _metrics_allowed(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "")
+        if constant_time_compare(given, f"Bearer {token}"):
+            return True
+    elif (
+        request.META.get("REMOTE_ADDR") in ("127.0.0.1", "::1")
+        and "X-Forwarded-For" not in request.headers
+    ):
+        return True  # no token configured: local scrapers only (a proxy adds X-Forwarded-For)
+    user = getattr(request, "user", None)
+    return bool(user and user.is_authenticated and user.is_staff)
+
+
+@never_cache
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format: connections, engine steps, inputs, chat, tokens, jobs."""
+    if not _metrics_allowed(request):
+        return HttpResponse("forbidden\n", status=403, content_type="text/plain")
+    try:
+        db = metrics.database_figures()
+    except Exception:  # the database is away: report what the processes know
+        db = None
+    text = metrics.render(metrics.gather(), db)
+    return HttpResponse(text, content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,152 @@
+"""Per-user and per-address limits that reconnecting or opening more sockets cannot dodge."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from django.contrib.auth.models import User
+
+from tests.wsclient import Socket, make_user
+from town import ratelimit
+from town.models import Message
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+def at(sock: Socket, ip: str) -> Socket:
+    sock.comm.scope["client"] = (ip, 40000)
+    return sock
+
+
+async def refused_at_handshake(sock: Socket) -> dict:
+    """The socket is accepted only to be told why, then closed with 4008."""
+    connected, _ = await sock.comm.connect(timeout=5)
+    assert connected
+    frame = await sock.recv()
+    assert frame["type"] == "error" and frame["code"] == "rate_limited", frame
+    output = await sock.comm.receive_output(timeout=5)
+    assert output == {"type": "websocket.close", "code": 4008}
+    return frame
+
+
+def test_client_address_trusts_forwarded_for_only_behind_trusted_proxies(settings):
+    scope = {"client": ("10.0.0.9", 1), "headers": [(b"x-forwarded-for", b"6.6.6.6, 1.2.3.4")]}
+    settings.TOWN_TRUSTED_PROXIES = 0
+    assert ratelimit.client_ip(scope) == "10.0.0.9"  # a client can write any header
+    settings.TOWN_TRUSTED_PROXIES = 1
+    assert ratelimit.client_ip(scope) == "1.2.3.4"  # what our proxy saw
+    settings.TOWN_TRUSTED_PROXIES = 2
+    assert ratelimit.client_ip(scope) == "6.6.6.6"
+
+
+async def test_connections_are_capped_per_user_and_per_address(town, settings):
+    settings.TOWN_MAX_CONNECTIONS_PER_USER = 2
+    settings.TOWN_MAX_CONNECTIONS_PER_IP = 3
+    cookie = await database_sync_to_async(make_user)("kim")
+    mine = [at(Socket(town.pk, cookie), "10.1.0.1") for _ in range(2)]
+    for sock in mine:
+        await sock.open()
+    # A third socket of the same user, even from another address, is refused.
+    frame = await refused_at_handshake(at(Socket(town.pk, cookie), "10.1.0.2"))
+    assert "account" in frame["message"]
+    # The address has one slot left, for a spectator; then it is full too.
+    spectator = at(Socket(town.pk), "10.1.0.1")
+    await spectator.open()
+    frame = await refused_at_handshake(at(Socket(town.pk), "10.1.0.1"))
+    assert "address" in frame["message"]
+    # Closing a socket frees its slot at once.
+    await mine[0].close()
+    again = at(Socket(town.pk, cookie), "10.1.0.1")
+    await again.open()
+    for sock in (mine[1], spectator, again):
+        await sock.close()
+
+
+async def test_input_limit_is_shared_by_all_sockets_of_a_user(town, settings):
+    settings.TOWN_USER_INPUTS = 10
+    settings.TOWN_USER_LIMIT_WINDOW = 60
+    cookie = await database_sync_to_async(make_user)("lou")
+    socks = [at(Socket(town.pk, cookie), "10.2.0.1") for _ in range(3)]
+    for sock in socks:
+        await sock.open()
+    # Each socket alone is far below its own burst of 20.
+    for n in range(5):
+        for i, sock in enumerate(socks):
+            await sock.send(type="join", id=f"j{i}-{n}", name="Lou")
+    replies = []
+    for i, sock in enumerate(socks):
+        for n in range(5):
+            replies.append(await sock.ack(f"j{i}-{n}"))
+    limited = [r for r in replies if r.get("code") == "rate_limited"]
+    assert len(replies) - len(limited) == 10
+    assert all("account" in r["message"] for r in limited)
+    # Reconnecting does not reset it.
+    fresh = at(Socket(town.pk, cookie), "10.2.0.1")
+    await socks[0].close()
+    await fresh.open()
+    await fresh.send(type="join", id="again", name="Lou")
+    assert (await fresh.ack("again"))["code"] == "rate_limited"
+    for sock in (*socks[1:], fresh):
+        await sock.close()
+
+
+async def start_conversation_with_a_resident(sock: Socket) -> str:
+    agents = [p for p in sock.snapshot["players"] if p["kind"] == "agent"]
+    if not agents:
+        agents = [(await sock.until(lambda e: e.get("kind") == "player_joined"))["player"]]
+    for n in range(len(agents) + 3):
+        target = agents[n % len(agents)]["id"]
+        await sock.send(type="invite", id=f"i{n}", to=target)
+        if (await sock.ack(f"i{n}"))["type"] == "ack":
+            invited = await sock.until(lambda e: e.get("kind") == "conversation_invited")
+            cid = invited["conversation"]["id"]
+            await sock.until(
+                lambda e, cid=cid: (
+                    e.get("kind") == "conversation_started" and e["conversation"]["id"] == cid
+                ),
+                timeout=60,
+            )
+            return cid
+        await asyncio.sleep(5.1)  # the per-connection invitation bucket
+    raise AssertionError("no resident could be invited")
+
+
+async def test_daily_chat_cap_holds_across_sockets_and_bounds_resident_replies(town, settings):
+    """Cost abuse: many sockets of one user cannot make a resident talk past the cap."""
+    cap = 3
+    settings.TOWN_USER_CHAT_PER_DAY = cap
+    cookie = await database_sync_to_async(make_user)("max")
+    first = at(Socket(town.pk, cookie), "10.3.0.1")
+    await first.open()
+    await first.send(type="join", id="j", name="Max")
+    assert (await first.ack("j"))["type"] == "ack"
+    conversation = await start_conversation_with_a_resident(first)
+    me = "h" + str(await database_sync_to_async(lambda: User.objects.get(username="max").pk)())
+    others = [at(Socket(town.pk, cookie), "10.3.0.1") for _ in range(3)]
+    for sock in others:
+        await sock.open()
+    socks = [first, *others]
+    replies = []
+    for n in range(3):  # 12 lines from 4 sockets: each socket stays inside its own buckets
+        for i, sock in enumerate(socks):
+            await sock.send(type="say", id=f"s{i}-{n}", conversation=conversation, text=f"hi {n}")
+            replies.append(await sock.ack(f"s{i}-{n}"))
+    accepted = [r for r in replies if r["type"] == "ack"]
+    limited = [r for r in replies if r.get("code") == "rate_limited"]
+    assert len(accepted) <= cap
+    assert len(limited) >= len(replies) - cap
+    assert all("daily" in r["message"] for r in limited)
+    # What reached the world is what was allowed, and the resident only answers that.
+    await asyncio.sleep(3)
+    mine = await database_sync_to_async(
+        Message.objects.filter(world=town, conversation__cid=conversation, author=me).count
+    )()
+    theirs = await database_sync_to_async(
+        Message.objects.filter(world=town, conversation__cid=conversation).exclude(author=me).count
+    )()
+    assert mine == len(accepted) <= cap
+    assert theirs <= mine + 1  # a reply per line, and perhaps a greeting
+    for sock in socks:
+        await sock.close()
