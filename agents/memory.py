@@ -161,12 +161,17 @@ def _candidates(
                m.conversation_id, m.author_user_id, m.author_name, m.source, m.agent_id,
                CASE WHEN m.embedder = %(emb)s THEN m.embedding <=> %(q)s::vector END
         FROM agents_memory m
-        WHERE m.id IN (SELECT id FROM nearest UNION SELECT id FROM recent
+        WHERE m.agent_id = %(agent)s
+          AND m.id IN (SELECT id FROM nearest UNION SELECT id FROM recent
                        UNION SELECT id FROM important)
     """
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute(f"SET LOCAL hnsw.ef_search = {int(settings.MIND_HNSW_EF_SEARCH)}")
+        # Transaction-local (like SET LOCAL), both in one round trip.
+        cursor.execute(
+            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+            "set_config('hnsw.ef_search', %s, true)",
+            [str(int(settings.MIND_HNSW_EF_SEARCH))],
+        )
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     # One round trip, no vectors shipped back: build the rows without the embedding.

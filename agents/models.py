@@ -37,7 +37,9 @@ class Memory(models.Model):
     )
     author_name = models.CharField(max_length=40, blank=True)
     source = models.CharField(max_length=20, blank=True)  # "history", "interview", "model" …
-    evidence = models.ManyToManyField("self", symmetrical=False, blank=True)
+    # No database constraint: agents_memory is hash-partitioned (migration 0004), so its id
+    # alone cannot be referenced by a foreign key. Deleting a memory still removes its links.
+    evidence = models.ManyToManyField("self", symmetrical=False, blank=True, db_constraint=False)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

