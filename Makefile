@@ -35,7 +35,7 @@ audit: $(STAMP)
 	$(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --progress-spinner off
 
 bench: $(STAMP)
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # Re-resolve the lock file from pyproject.toml (needs the package index).
 lock:

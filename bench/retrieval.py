@@ -42,34 +42,17 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections, transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 
 from agents.embedding import Embedder  # noqa: E402
 from agents.memory import GAME_HOUR_MS, _vector_literal, retrieve  # noqa: E402
+from bench._scratch import drop_scratch_database, use_scratch_database  # noqa: E402
 
 DB = "bench_minds"
 DIMS = settings.EMBEDDING_DIMENSIONS
 TOPICS = 2000
 DAYS = 30
 WORLD_MS_PER_HOUR = GAME_HOUR_MS / 60  # time rate 60
-MAINTENANCE_DB = settings.DATABASES["default"]["NAME"]
-
-
-def use_scratch_database(name: str) -> None:
-    """Point Django at a fresh scratch database on the same server, migrated."""
-    connections.close_all()
-    settings.DATABASES["default"]["NAME"] = MAINTENANCE_DB
-    connections["default"].settings_dict["NAME"] = MAINTENANCE_DB
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone():
-            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    connections.close_all()
-    settings.DATABASES["default"]["NAME"] = name
-    connections["default"].settings_dict["NAME"] = name
-    call_command("migrate", verbosity=0)
 
 
 class Planted(Embedder):
@@ -330,11 +313,7 @@ def main() -> None:
         run(size, args.residents, args.queries, efs, args.seed, args.repeat)
     if args.keep:
         return
-    connections.close_all()
-    settings.DATABASES["default"]["NAME"] = MAINTENANCE_DB
-    connections["default"].settings_dict["NAME"] = MAINTENANCE_DB
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+    drop_scratch_database(DB)
 
 
 if __name__ == "__main__":

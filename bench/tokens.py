@@ -29,14 +29,13 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections  # noqa: E402
 from django.db.models import Count, Sum  # noqa: E402
 
 from agents import budget  # noqa: E402
 from agents.mind import Mind  # noqa: E402
 from agents.models import Memory, ModelCall  # noqa: E402
 from agents.residents import load_town  # noqa: E402
+from bench._scratch import use_scratch_database  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
 from town import persistence, selectors  # noqa: E402
 from town import services as town_services  # noqa: E402
@@ -46,7 +45,6 @@ from town.runner import OBSERVED_KINDS  # noqa: E402
 
 DB = "bench_minds_tokens"
 STEP = 1000
-MAINTENANCE_DB = settings.DATABASES["default"]["NAME"]
 SCRIPT = [
     "Hi! I'm {me}. I'm opening a bakery on Friday, by the plaza.",
     "Would you tell your friends? I'll have free scones on the first day.",
@@ -54,22 +52,6 @@ SCRIPT = [
     "Do you know anyone who might want to work at the bakery?",
     "Thanks, that's helpful. See you around!",
 ]
-
-
-def use_scratch_database(name: str) -> None:
-    """Point Django at a fresh scratch database on the same server, migrated."""
-    connections.close_all()
-    settings.DATABASES["default"]["NAME"] = MAINTENANCE_DB
-    connections["default"].settings_dict["NAME"] = MAINTENANCE_DB
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone():
-            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    connections.close_all()
-    settings.DATABASES["default"]["NAME"] = name
-    connections["default"].settings_dict["NAME"] = name
-    call_command("migrate", verbosity=0)
 
 
 class Human:

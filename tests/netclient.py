@@ -11,6 +11,8 @@ from pathlib import Path
 
 import websockets
 
+from tests.inbox import Inbox
+
 ROOT = Path(__file__).resolve().parent.parent
 
 _MAKE_SESSIONS = """
@@ -52,7 +54,7 @@ def run(coro):
         return pool.submit(asyncio.run, coro).result()
 
 
-class NetSocket:
+class NetSocket(Inbox):
     """One connection speaking the protocol, with a little inbox for waiting on frames."""
 
     def __init__(self, base_url: str, session: str | None = None, world: int | None = None):
@@ -60,8 +62,7 @@ class NetSocket:
         self.url = f"{ws_base}/ws/world/{world}/" if world else f"{ws_base}/ws/world/"
         self.origin = base_url
         self.session = session
-        self.items: list[dict] = []
-        self.claimed: set[int] = set()
+        super().__init__()
         self.bytes_in = 0
 
     async def open(self) -> tuple[dict, dict]:
@@ -78,41 +79,13 @@ class NetSocket:
         snapshot = await self.until(lambda f: f.get("type") == "snapshot")
         return hello, snapshot
 
-    async def recv(self, timeout: float) -> dict:
+    async def receive_text(self, timeout: float) -> str:
         raw = await asyncio.wait_for(self.ws.recv(), timeout)
         self.bytes_in += len(raw)
-        frame = json.loads(raw)
-        self.items.append(frame)
-        self.items.extend(frame.get("events", []))
-        return frame
+        return raw
 
     async def send(self, **frame) -> None:
         await self.ws.send(json.dumps(frame))
-
-    async def until(self, predicate, timeout: float = 15) -> dict:
-        """The first unclaimed frame or event that matches, waiting for more if needed."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        checked = 0
-        while True:
-            while checked < len(self.items):
-                item = self.items[checked]
-                checked += 1
-                if id(item) not in self.claimed and predicate(item):
-                    self.claimed.add(id(item))
-                    return item
-            left = deadline - loop.time()
-            if left <= 0:
-                raise AssertionError(f"no matching frame; last: {self.items[-5:]}")
-            try:
-                await self.recv(left)
-            except TimeoutError:
-                raise AssertionError(f"timed out; last: {self.items[-5:]}") from None
-
-    async def ack(self, fid: str, timeout: float = 15) -> dict:
-        return await self.until(
-            lambda f: f.get("id") == fid and f.get("type") in ("ack", "error"), timeout
-        )
 
     async def close(self) -> None:
         await self.ws.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.inbox import wait_for
 from tests.netclient import NetSocket, make_sessions, run
 
 
@@ -67,14 +68,6 @@ def town(module_town_process, tmp_path_factory):
     proc = module_town_process({"LOG_LEVEL": "INFO"}, var).start()
     proc.wait_ready()
     return proc, EmbeddedServer(var / "pgdata")
-
-
-async def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        await asyncio.sleep(0.2)
 
 
 def test_database_restart_under_a_running_town(town):

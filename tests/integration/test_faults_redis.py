@@ -16,6 +16,7 @@ import pytest
 import websockets
 
 from tests.conftest import free_port
+from tests.inbox import wait_for
 from tests.netclient import NetSocket, make_sessions, run
 
 
@@ -69,14 +70,6 @@ def health(url: str) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read() or b"{}")
     except OSError:
         return 0, {}
-
-
-async def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        await asyncio.sleep(0.2)
 
 
 def test_connection_limit_per_user_spans_web_processes(topology):

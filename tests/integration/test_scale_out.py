@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import time
 
 import pytest
 
+from tests.inbox import wait_for
 from tests.netclient import NetSocket, make_sessions, run
 
 
@@ -31,15 +31,6 @@ def topology(module_town_process, redis_url, tmp_path_factory):
 
 def engine_running(engines, world: int = 1) -> list:
     return [e for e in engines if f"world {world} running" in e.output()]
-
-
-async def wait_for(predicate, timeout: float) -> float:
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
-    return time.monotonic() - start
 
 
 def test_people_on_different_web_processes_share_one_world(topology):
