@@ -54,7 +54,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium_path() -> str:
     path = find_chromium()
     if path is None:
@@ -107,7 +107,7 @@ class Town:
         return out.stdout
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def town(chromium_path, tmp_path_factory) -> Iterator[Town]:
     server = Town(tmp_path_factory.mktemp("browser-town")).start()
     server.manage(
@@ -123,7 +123,7 @@ def town(chromium_path, tmp_path_factory) -> Iterator[Town]:
         server.proc.stop(2)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium_path) -> Iterator:
     from playwright.sync_api import expect, sync_playwright
 
@@ -179,7 +179,7 @@ class Pages:
         return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pages() -> Pages:
     return Pages()
 
