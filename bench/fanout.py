@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -54,16 +55,12 @@ class Run:
 
 
 async def listen(sock: NetSocket, run: Run, parse: bool, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            raw = await asyncio.wait_for(sock.ws.recv(), 1.0)
-        except TimeoutError:
-            continue
-        except Exception:
-            return
-        sock.bytes_in += len(raw)
-        if parse:
-            run.observe(json.loads(raw), time.monotonic())
+    """Count (and for a sample, parse) every frame until the socket is closed."""
+    with contextlib.suppress(Exception):
+        async for raw in sock.ws:  # no per-frame timer task: the generator must stay cheap
+            sock.bytes_in += len(raw)
+            if parse and not stop.is_set():
+                run.observe(json.loads(raw), time.monotonic())
 
 
 async def player_loop(sock: NetSocket, me: str, partner_first: bool, run: Run, stop) -> None:
@@ -154,14 +151,15 @@ async def measure(
     stop.set()
     elapsed = time.monotonic() - wall0
     cpu1 = [p.cpu_times() for p in procs]
-    await asyncio.gather(*listeners, *walkers, return_exceptions=True)
     rss = [p.memory_info().rss for p in procs]
+    await asyncio.gather(*walkers, return_exceptions=True)
+    for s in socks:
+        await s.close()  # ends the listeners' loops
+    await asyncio.gather(*listeners, return_exceptions=True)
     cpu = [
         100 * ((b.user + b.system) - (a.user + a.system)) / elapsed
         for a, b in zip(cpu0, cpu1, strict=True)
     ]
-    for s in socks:
-        await s.close()
     lat = sorted(run.latencies) or [float("nan")]
     return {
         "clients": clients,
@@ -211,12 +209,13 @@ def main() -> None:
     town.start()
     try:
         town.wait_ready()
-        names = [f"bench{n}" for n in range(args.players)]
-        sessions = list(make_sessions(town.env, names).values())
         print(f"server pid {town.proc.pid}, {os.cpu_count()} cores, {args.seconds:.0f} s per run")
         print_header()
         base = None
         for n in args.clients:
+            # Fresh people for every run, so no run inherits another's conversations.
+            names = [f"bench{n}-{i}" for i in range(args.players)]
+            sessions = list(make_sessions(town.env, names).values())
             r = asyncio.run(measure([town.url], sessions, n, args.seconds, [town.proc.pid]))
             base = base or r
             print_row(r, base)

@@ -66,12 +66,13 @@ def topology(redis_url: str) -> tuple[list[TownProcess], list[str]]:
 
 
 def run(name: str, procs: list[TownProcess], urls: list[str], args) -> None:
-    sessions = list(make_sessions(procs[0].env, [f"load{n}" for n in range(args.players)]).values())
     pids = [p.proc.pid for p in procs]
     print(f"\n== {name}: {len(procs)} process(es), {args.seconds:.0f} s per run")
     print_header()
     base = None
     for n in args.clients:
+        names = [f"load{n}-{i}" for i in range(args.players)]  # fresh people every run
+        sessions = list(make_sessions(procs[0].env, names).values())
         r = asyncio.run(measure(urls, sessions, n, args.seconds, pids))
         base = base or r
         print_row(r, base)
