@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,27 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.fanout import BENCH_ENV, measure, print_header, print_row  # noqa: E402
-from tests.conftest import TownProcess, free_port  # noqa: E402
+from tests.conftest import TownProcess, free_port, start_redis  # noqa: E402
 from tests.netclient import make_sessions  # noqa: E402
-
-
-def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("redis-server is needed for the scale-out topology (apt-get install redis-server)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    return proc, f"redis://127.0.0.1:{port}/0"
 
 
 def single() -> tuple[list[TownProcess], list[str]]:
@@ -94,6 +73,10 @@ def main() -> None:
             for p in procs:
                 p.stop()
     if args.only != "single":
+        if shutil.which("redis-server") is None:
+            sys.exit(
+                "redis-server is needed for the scale-out topology (apt-get install redis-server)"
+            )
         redis, redis_url = start_redis(Path(tempfile.mkdtemp(prefix="load-redis-")))
         procs, urls = topology(redis_url)
         try:

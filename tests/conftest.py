@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -107,20 +108,14 @@ def module_town_process(tmp_path_factory) -> Iterator:
     yield from _town_processes(tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory) -> Iterator[str]:
-    """A real redis-server on a free port (Debian's package; CI installs it)."""
-    tmp_path = tmp_path_factory.mktemp("redis")
-    import shutil
-
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is missing in CI")
-        pytest.skip("redis-server not installed (apt-get install redis-server)")
+def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
+    """Debian's redis-server on a free port, without persistence; returns it and its URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        [
+            *("redis-server", "--port", str(port), "--save", "", "--appendonly", "no"),
+            *("--dir", str(workdir)),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -130,6 +125,17 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 break
         time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """A real redis-server on a free port (Debian's package; CI installs it)."""
+    if shutil.which("redis-server") is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is missing in CI")
+        pytest.skip("redis-server not installed (apt-get install redis-server)")
+    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
     proc.kill()
     proc.wait()
