@@ -14,6 +14,7 @@ from agents import offline, prompts
 from agents.llm import ModelUnavailable, get_client
 from agents.models import Memory
 from agents.planning import add_meetings
+from town.language import world_language
 from town.models import Conversation, Player
 
 if TYPE_CHECKING:
@@ -43,23 +44,24 @@ def conversation_ended(mind: Mind, cid: str, t: int) -> int:
     residents = [town.residents[pid] for pid in participants if pid in town.residents]
     if not residents:
         return 0
-    when = town.when(conv.started_t if conv.started_t is not None else t)
+    language = world_language(town.world_id)  # read now: a change applies to the next summary
+    when = offline.when(town.clock(conv.started_t if conv.started_t is not None else t), language)
     day = town.clock(t)["day"]
     shared = _model_summary(mind, names, lines, humans, when, residents[0]["id"])
     if shared is not None:
         conv.summary = shared.summary
         conv.save(update_fields=["summary"])
     areas = sorted(town.town_map.areas)
-    offline_plans = offline.plans_from(lines, areas, names)
+    offline_plans = offline.plans_from(lines, areas, names, language)
     for resident in residents:
         me = resident["id"]
         others = [names[p] for p in participants if p != me]
         if shared is not None:
-            text = f"Talked with {', '.join(others)} ({when}). {shared.summary}"
+            text = f"{offline.talked_with(others, when, language)} {shared.summary}"
             importance = shared.importance
             plans = [p.model_dump() for p in shared.plans if p.area in town.town_map.areas]
         else:
-            text = offline.summary(me, names, lines, when)
+            text = offline.summary(me, names, lines, when, language)
             importance = offline.importance(text, human=bool(humans), base=3)
             plans = [p for p in offline_plans if names.get(me, "") not in p["activity"]]
         mind.remember(
@@ -86,7 +88,7 @@ def _model_summary(mind: Mind, names, lines, humans, when, agent) -> prompts.Sum
     try:
         return get_client().structured(
             "summary",
-            prompts.summary(names, transcript, when),
+            prompts.summary(names, transcript, when, world_language(mind.town.world_id)),
             prompts.Summary,
             world_id=mind.town.world_id,
             agent=agent,

@@ -11,15 +11,17 @@ could win on any one signal.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 from agents.embedding import HASH_EMBEDDER, Embedder, cosine, hash_embed
 from agents.models import Memory
 
 GAME_HOUR_MS = 3_600_000  # game milliseconds in a game hour
+_TUNED: weakref.WeakSet = weakref.WeakSet()  # database connections with the HNSW settings
 
 
 @dataclass
@@ -101,32 +103,41 @@ def retrieve(
         return []
     qhash = hash_embed(query) if used != HASH_EMBEDDER else qvec
     hours_per_ms = time_rate / GAME_HOUR_MS  # world ms → game hours
+    decay = settings.MIND_RECENCY_DECAY
     recency, importance, relevance = [], [], []
-    for mem, distance in rows:
-        hours = max(0.0, (now_t - mem.accessed_t) * hours_per_ms)
-        recency.append(settings.MIND_RECENCY_DECAY**hours)
-        importance.append(float(mem.importance))
-        if distance is not None:
-            relevance.append(1.0 - distance)
+    for row in rows:
+        hours = max(0.0, (now_t - row[_ACCESSED]) * hours_per_ms)
+        recency.append(decay**hours)
+        importance.append(float(row[_IMPORTANCE]))
+        if row[_DISTANCE] is not None:
+            relevance.append(1.0 - row[_DISTANCE])
         else:  # another embedder's vector: compare with the local embedder instead
-            relevance.append(cosine(qhash, hash_embed(mem.text)))
+            relevance.append(cosine(qhash, hash_embed(row[_TEXT])))
     rec_n, imp_n, rel_n = _minmax(recency), _minmax(importance), _minmax(relevance)
-    scored = [
+    w_rec, w_imp = settings.MIND_WEIGHT_RECENCY, settings.MIND_WEIGHT_IMPORTANCE
+    w_rel = settings.MIND_WEIGHT_RELEVANCE
+    scores = [w_rec * rec_n[i] + w_imp * imp_n[i] + w_rel * rel_n[i] for i in range(len(rows))]
+    # Ties: the newer memory first, then the later id.
+    order = sorted(
+        range(len(rows)),
+        key=lambda i: (-scores[i], -rows[i][_CREATED], -rows[i][_ID]),
+    )
+    # Model objects only for the winners: building one per candidate cost more than the
+    # scoring itself.
+    top = [
         Recalled(
-            memory=mem,
-            score=settings.MIND_WEIGHT_RECENCY * rec_n[i]
-            + settings.MIND_WEIGHT_IMPORTANCE * imp_n[i]
-            + settings.MIND_WEIGHT_RELEVANCE * rel_n[i],
+            memory=Memory(**dict(zip(_COLUMNS, rows[i][:_DISTANCE], strict=True))),
+            score=scores[i],
             recency=recency[i],
             importance=importance[i],
             relevance=relevance[i],
         )
-        for i, (mem, _d) in enumerate(rows)
+        for i in order[:k]
     ]
-    scored.sort(key=lambda r: (-r.score, -r.memory.created_t, -r.memory.pk))
-    top = scored[:k]
     if touch and top:
-        Memory.objects.filter(pk__in=[r.memory.pk for r in top]).update(accessed_t=now_t)
+        Memory.objects.filter(agent_id=agent_id, pk__in=[r.memory.pk for r in top]).update(
+            accessed_t=now_t
+        )
     return top
 
 
@@ -139,8 +150,9 @@ def _minmax(values: list[float]) -> list[float]:
 
 def _candidates(
     agent_id: int, qvec: list[float], embedder: str, n: int, kinds: tuple[str, ...] | None
-) -> list[tuple[Memory, float | None]]:
-    """Memories that could win on any signal, with their cosine distance when comparable."""
+) -> list[tuple]:
+    """Memories that could win on any signal (rows of _COLUMNS), each followed by its cosine
+    distance when comparable."""
     kind_sql = " AND kind = ANY(%(kinds)s)" if kinds else ""
     params = {"agent": agent_id, "q": _vector_literal(qvec), "emb": embedder, "n": n}
     if kinds:
@@ -165,17 +177,25 @@ def _candidates(
           AND m.id IN (SELECT id FROM nearest UNION SELECT id FROM recent
                        UNION SELECT id FROM important)
     """
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Transaction-local (like SET LOCAL), both in one round trip.
-        cursor.execute(
-            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-            "set_config('hnsw.ef_search', %s, true)",
-            [str(int(settings.MIND_HNSW_EF_SEARCH))],
-        )
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        # The iterative scan keeps the filtered search complete; ef_search sets its recall.
+        # Outside a transaction they are set once per connection (every distance-ordered
+        # query on agents_memory is a filtered one), so retrieval is one round trip, not
+        # four (BEGIN, SET LOCAL, query, COMMIT). Inside one, a rollback would undo a
+        # session-wide setting, so they are set for that transaction only.
+        local = connection.in_atomic_block
+        if local or connection.connection not in _TUNED:
+            cursor.execute(
+                "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', %s), "
+                "set_config('hnsw.ef_search', %s, %s)",
+                [local, str(int(settings.MIND_HNSW_EF_SEARCH)), local],
+            )
+            if not local:
+                _TUNED.add(connection.connection)
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    # One round trip, no vectors shipped back: build the rows without the embedding.
-    return [(Memory(**dict(zip(_COLUMNS, row[:-1], strict=True))), row[-1]) for row in rows]
+    return rows  # no vectors shipped back; the distance is the last column
 
 
 _COLUMNS = (
@@ -192,6 +212,10 @@ _COLUMNS = (
     "source",
     "agent_id",
 )
+_ID, _TEXT, _IMPORTANCE, _CREATED, _ACCESSED = (
+    _COLUMNS.index(c) for c in ("id", "text", "importance", "created_t", "accessed_t")
+)
+_DISTANCE = len(_COLUMNS)
 
 
 def _vector_literal(vec: list[float]) -> str:

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db.models import F
 
 from agents import budget, offline, prompts
+from agents.checks import fitting_embedder
 from agents.conversations import conversation_ended
 from agents.embedding import Embedder, ModelEmbedder
 from agents.llm import ModelUnavailable, get_client
@@ -32,9 +33,10 @@ log = logging.getLogger(__name__)
 INVITE_HUMAN_CHANCE = 0.35
 INVITE_RESIDENT_CHANCE = 0.12
 WANDER_CHANCE = 0.4
+JOIN_CHANCE = 0.2  # a conversation under way within a few tiles
 DECLINE_WHEN_BUSY = 0.25
 SEEN_EVERY_GAME_HOURS = 1  # note the same person at most once per game hour
-_TALKED = re.compile(r"^Talked with [^()]*\([^)]*\)\.\s*")
+_TALKED = re.compile(r"^(?:Talked with|Hablé con) [^()]*\([^)]*\)\.\s*")  # offline.talked_with
 
 
 class Mind:
@@ -50,8 +52,12 @@ class Mind:
 
     def embedder(self, agent: str = "") -> Embedder:
         if self.use_model():
-            return ModelEmbedder(get_client(), self.town.world_id, agent)
-        return Embedder()
+            chosen = ModelEmbedder(get_client(), self.town.world_id, agent)
+        else:
+            chosen = Embedder()
+        # While the stored vectors have another size (a reembed is due), a hashing embedder
+        # at the column's size keeps memories flowing instead of failing every write.
+        return fitting_embedder(chosen)
 
     def state(self, resident: dict) -> MindState:
         return MindState.objects.get_or_create(agent_id=resident["pk"])[0]
@@ -107,12 +113,17 @@ class Mind:
         here = (ctx["x"], ctx["y"])
         if area is not None and not area.contains(*here):
             x, y = area.random_tile(rng)
-            return [{"type": "move", "x": x, "y": y, "activity": _errand(activity, area.name)}]
+            errand = _errand(activity, area.name, offline.language_of(resident))
+            return [{"type": "move", "x": x, "y": y, "activity": errand}]
         free = [o for o in ctx.get("nearby", []) if not o["in_conversation"] and not o["cooldown"]]
         for other in free:
             if self.news_for(resident, state, other["id"], t) is not None:
                 return [{"type": "invite", "to": other["id"]}]
         roll = rng.random()
+        # Walking up to a conversation under way: its own roll, so the others keep their odds.
+        groups = [o for o in ctx.get("nearby", []) if o.get("joinable")]
+        if groups and random.Random(f"join:{t}:{resident['id']}").random() < JOIN_CHANCE:
+            return [{"type": "join_conversation", "conversation": groups[0]["conversation"]}]
         humans = [o for o in free if o["kind"] == "human"]
         if humans and roll < INVITE_HUMAN_CHANCE:
             return [{"type": "invite", "to": humans[0]["id"]}]
@@ -127,18 +138,14 @@ class Mind:
     def _notice(self, resident: dict, state: MindState, ctx: dict, t: int) -> None:
         """Observations of the people nearby, at most once per person per game hour."""
         every = SEEN_EVERY_GAME_HOURS * 3_600_000 / self.town.time_rate
-        place = (ctx.get("area") or "town").replace("_", " ")
         changed = False
         for other in ctx.get("nearby", [])[:3]:
             if t - state.seen.get(other["id"], -every - 1) < every:
                 continue
             state.seen[other["id"]] = t
             changed = True
-            who = other["name"] + (" (a visitor)" if other["kind"] == "human" else "")
-            doing = " talking with someone" if other["in_conversation"] else ""
-            self.remember(
-                resident, Memory.Kind.OBSERVATION, f"Saw {who}{doing} at the {place}.", 2, t
-            )
+            text = offline.saw(other, ctx.get("area"), offline.language_of(resident))
+            self.remember(resident, Memory.Kind.OBSERVATION, text, 2, t)
         if changed:
             state.save(update_fields=["seen", "updated"])
 
@@ -210,7 +217,8 @@ class Mind:
             except ModelUnavailable as exc:
                 log.info("reply for %s falls back to the offline mind: %s", resident["id"], exc)
         memories = [(r.text, r.relevance) for r in recalled]
-        return offline.reply(resident, ctx, memories, news)
+        text, end = offline.reply(resident, ctx, memories, news)
+        return offline.in_group(ctx, text, end, offline.language_of(resident))
 
     # -- after the fact --------------------------------------------------------------------
 

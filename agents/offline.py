@@ -9,16 +9,26 @@ import random
 import re
 from collections import Counter
 
+from agents.phrases import farewell_openings, pick
+from agents.phrases import place as place_words
 from agents.routine import _daypart
 
 _NOTABLE = re.compile(
     r"\b(open\w*|new|party|festival|fair|wedding|married|baby|born|died|moving|move|job|"
     r"election|secret|love|birthday|sick|ill|fire|stolen|lost|found|win|won|prize|concert|"
     r"music|bakery|shop|quit|hired|fired|plan\w*|tomorrow|tonight|friday|saturday|sunday|"
-    r"monday|tuesday|wednesday|thursday)\b",
+    r"monday|tuesday|wednesday|thursday|"
+    # Spanish, for worlds that speak it (docs/minds.md, "World language")
+    r"abr\w*|nuev[oa]s?|fiesta|feria|boda|casad[oa]|beb[eé]|naci\w*|muri\w*|mudanza|trabajo|"
+    r"elecci\w*|secreto|amor|cumpleaños|enferm\w*|fuego|incendio|robad\w*|perdid\w*|premio|"
+    r"concierto|música|panader\w*|tienda|plane\w*|mañana|noche|viernes|sábado|domingo|lunes|"
+    r"martes|miércoles|jueves)\b",
     re.IGNORECASE,
 )
-_HOUR = re.compile(r"\b(?:at|by|around)\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm|o'clock)?", re.I)
+_HOUR = re.compile(
+    r"\b(?:at|by|around|a las|sobre las|hacia las)\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm|o'clock)?",
+    re.I,
+)
 _QUESTION_WORDS = re.compile(r"^(what|who|where|when|why|how|do|did|does|is|are|can|have)\b", re.I)
 
 GREETINGS = {
@@ -56,31 +66,90 @@ def is_question(text: str) -> bool:
 
 def is_farewell(text: str) -> bool:
     low = text.lower()
-    return any(low.startswith(f.lower()) or f" {f.lower()}" in low for f in FAREWELL_OPENINGS)
+    openings = FAREWELL_OPENINGS + farewell_openings()
+    return any(low.startswith(f.lower()) or f" {f.lower()}" in low for f in openings)
+
+
+def language_of(resident: dict | None, language: str | None = None) -> str:
+    """The language given, else that of the resident's world (read now: edits apply live)."""
+    if language:
+        return language
+    from town.language import default_language, resident_language
+
+    return resident_language(resident) if resident else default_language()
+
+
+def when(clock: dict, language: str | None = None) -> str:
+    """A moment for a diary line: "day 2, 09:15"."""
+    return pick(language, "when", "day {day}, {hour:02d}:{minute:02d}").format(**clock)
+
+
+def talked_with(others: list[str], when: str, language: str | None = None) -> str:
+    """The opening of a conversation memory: "Talked with Ana (day 1, 09:12)."."""
+    someone = pick(language, "someone", "someone")
+    template = pick(language, "talked_with", "Talked with {others} ({when}).")
+    return template.format(others=", ".join(others) or someone, when=when)
+
+
+def plan_text(day: int, schedule: list[dict], language: str | None = None) -> str:
+    """Today's schedule as a plan memory."""
+    slots = "; ".join(
+        f"{e['hour']:02d}:00 {place_words(e['area'], language)} ({e['activity']})" for e in schedule
+    )
+    return pick(language, "plan", "My plan for day {day}: {slots}").format(day=day, slots=slots)
+
+
+def saw(other: dict, area: str | None, language: str | None = None) -> str:
+    """An observation of someone nearby: "Saw Ana (a visitor) at the cafe."."""
+    who = other["name"]
+    if other["kind"] == "human":
+        who = pick(language, "visitor", "{name} (a visitor)").format(name=who)
+    english = (
+        "Saw {who} talking with someone at the {place}."
+        if other["in_conversation"]
+        else "Saw {who} at the {place}."
+    )
+    key = "saw_talking" if other["in_conversation"] else "saw"
+    return pick(language, key, english).format(who=who, place=place_words(area, language))
 
 
 def summary(
-    me: str, names: dict[str, str], transcript: list[tuple[str, str, str]], when: str
+    me: str,
+    names: dict[str, str],
+    transcript: list[tuple[str, str, str]],
+    when: str,
+    language: str | None = None,
 ) -> str:
     """A first-person diary line for `me`: who was there and what the others said."""
     others = [n for pid, n in names.items() if pid != me]
-    heard = [f"{name} said: “{_clip(text, 160)}”" for pid, name, text in transcript if pid != me]
+    heard_line = pick(language, "heard", "{name} said: “{text}”")
+    heard = [
+        heard_line.format(name=name, text=_clip(text, 160))
+        for pid, name, text in transcript
+        if pid != me
+    ]
     said = [text for pid, _name, text in transcript if pid == me]
-    parts = [f"Talked with {', '.join(others) or 'someone'} ({when})."]
+    parts = [talked_with(others, when, language)]
     parts += heard[:6]
     if said and not heard:
-        parts.append(f"I said: “{_clip(said[0], 120)}”")
+        parts.append(pick(language, "i_said", "I said: “{text}”").format(text=_clip(said[0], 120)))
     return " ".join(parts)
 
 
 def plans_from(
-    transcript: list[tuple[str, str, str]], areas: list[str], names: dict[str, str]
+    transcript: list[tuple[str, str, str]],
+    areas: list[str],
+    names: dict[str, str],
+    language: str | None = None,
 ) -> list[dict]:
     """Meetings proposed in so many words: a known place and an hour ("at the cafe at 3pm")."""
     found = []
     for pid, _name, text in transcript:
         low = text.lower()
-        place = next((a for a in areas if a.replace("_", " ") in low), None)
+        place = next(
+            (a for a in areas if a.replace("_", " ") in low or _local_place(a, language) in low),
+            None,
+        )
         hour_match = _HOUR.search(text)
         if not place or not hour_match:
             continue
@@ -91,10 +160,10 @@ def plans_from(
         elif not suffix and 1 <= hour <= 7:
             hour += 12  # "at 3" in a daytime chat means the afternoon
         if 0 <= hour <= 23:
-            who = names.get(pid, "someone")
-            found.append(
-                {"hour": hour, "area": place, "activity": f"meeting {who} at the {place}"[:120]}
-            )
+            who = names.get(pid, pick(language, "someone", "someone"))
+            meeting = pick(language, "meeting", "meeting {who} at the {place}")
+            activity = meeting.format(who=who, place=place_words(place, language))[:120]
+            found.append({"hour": hour, "area": place, "activity": activity})
     return found
 
 
@@ -111,71 +180,109 @@ def apply_changes(schedule: list[dict], changes: list[dict]) -> list[dict]:
     return [out[h] for h in sorted(out)]
 
 
-def day_plan(resident: dict, changes: list[dict]) -> list[dict]:
+def day_plan(resident: dict, changes: list[dict], language: str | None = None) -> list[dict]:
     """Today's schedule: the resident's routine with any agreed meetings slotted in."""
     routine = sorted(resident.get("routine") or [], key=lambda e: e["hour"])
     if not routine:
-        routine = [{"hour": 0, "area": resident.get("home"), "activity": "pottering about"}]
+        pottering = pick(language, "pottering", "pottering about")
+        routine = [{"hour": 0, "area": resident.get("home"), "activity": pottering}]
     return apply_changes([dict(e) for e in routine], changes)
 
 
 def reply(
-    resident: dict, ctx: dict, memories: list[tuple[str, float]], news: str | None
+    resident: dict,
+    ctx: dict,
+    memories: list[tuple[str, float]],
+    news: str | None,
+    language: str | None = None,
 ) -> tuple[str, bool]:
     """The next line and whether it is a goodbye. `memories`: (text, relevance)."""
+    lang = language_of(resident, language)
     me = resident["id"]
     rng = random.Random(f"{ctx['conversation']}:{me}:{ctx.get('message_count', 0)}")
     messages = ctx.get("messages") or []
-    other = (ctx.get("others") or [{"name": "friend"}])[0]["name"].split(" ")[0]
+    friend = pick(lang, "friend", "friend")
+    other = (ctx.get("others") or [{"name": friend}])[0]["name"].split(" ")[0]
     said = [m for m in messages if m["author"] == me]
     heard = messages[-1]["text"] if messages and messages[-1]["author"] != me else ""
     clock = ctx["clock"]
+    daypart = _daypart(clock["hour"])
     fill = {
         "other": other,
-        "activity": ctx.get("activity") or "out and about",
-        "place": (ctx.get("area") or "town").replace("_", " "),
-        "daypart": _daypart(clock["hour"]),
+        "activity": ctx.get("activity") or pick(lang, "out_and_about", "out and about"),
+        "place": place_words(ctx.get("area"), lang),
+        "daypart": pick(lang, "dayparts", {}).get(daypart, daypart),
         "time": f"{clock['hour']:02d}:{clock['minute']:02d}",
     }
+    news_lines = pick(lang, "news", NEWS)
     if heard and is_farewell(heard):
-        return rng.choice(FAREWELLS).format(**fill), True
+        return rng.choice(pick(lang, "farewells", FAREWELLS)).format(**fill), True
     if not said:
-        line = rng.choice(GREETINGS[fill["daypart"]]).format(**fill)
+        line = rng.choice(pick(lang, "greetings", GREETINGS)[daypart]).format(**fill)
         if heard and is_question(heard):
-            return line + " " + _answer(memories, rng, fill), False
+            return line + " " + _answer(memories, rng, fill, lang), False
         if news:
-            line += " " + rng.choice(NEWS).format(news=news)
+            line += " " + rng.choice(news_lines).format(news=news)
         return line, False
     if heard and is_question(heard):
-        return _answer(memories, rng, fill), False
+        return _answer(memories, rng, fill, lang), False
     if news and all(news not in m["text"] for m in said):
-        return rng.choice(NEWS).format(news=news), False
+        return rng.choice(news_lines).format(news=news), False
     relevant = [text for text, rel in memories if rel >= 0.25]
     fresh = [t for t in relevant if all(_clip(t, 200) not in m["text"] for m in messages)]
     if heard and fresh:
-        return rng.choice(RECALL).format(memory=_clip(fresh[0], 200)), False
-    options = [t.format(**fill) for t in SMALL_TALK]
+        return rng.choice(pick(lang, "recall", RECALL)).format(memory=_clip(fresh[0], 200)), False
+    options = [t.format(**fill) for t in pick(lang, "small_talk", SMALL_TALK)]
     options = [o for o in options if all(o != m["text"] for m in messages)] or options
     return rng.choice(options), False
 
 
-def _answer(memories: list[tuple[str, float]], rng: random.Random, fill: dict) -> str:
+def in_group(ctx: dict, text: str, end: bool, language: str | None = None) -> tuple[str, bool]:
+    """A template line in a group (3+): it names whom it answers (the last speaker, first in
+    `others`), and one person's goodbye is not everyone's."""
+    others = ctx.get("others") or []
+    if len(others) < 2:
+        return text, end
+    name = others[0]["name"].split(" ")[0]
+    messages = ctx.get("messages") or []
+    last = messages[-1] if messages else None
+    if end and last and last["author"] != ctx.get("me") and is_farewell(last["text"]):
+        return pick(language, "take_care", "Take care, {other}!").format(other=name), False
+    if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE):
+        return text, end
+    keep = text.startswith(("I ", "I'", "I’")) or not text[:1].isupper()
+    return f"{name}, {text if keep else text[:1].lower() + text[1:]}", end
+
+
+def _answer(
+    memories: list[tuple[str, float]], rng: random.Random, fill: dict, language: str = "en"
+) -> str:
     relevant = [text for text, rel in memories if rel >= 0.2]
     if not relevant:
-        return rng.choice(DONT_KNOW).format(**fill)
-    return rng.choice(RECALL).format(memory=_clip(relevant[0], 200))
+        return rng.choice(pick(language, "dont_know", DONT_KNOW)).format(**fill)
+    return rng.choice(pick(language, "recall", RECALL)).format(memory=_clip(relevant[0], 200))
 
 
-def interview(resident: dict, question: str, memories: list[tuple[str, float]]) -> str:
+def interview(
+    resident: dict,
+    question: str,
+    memories: list[tuple[str, float]],
+    language: str | None = None,
+) -> str:
     """An interview answer from retrieved memories (most relevant first)."""
+    lang = language_of(resident, language)
     relevant = [text for text, rel in memories if rel >= 0.15] or [t for t, _ in memories[:1]]
     if not relevant:
-        return f"I'm {resident['name']}. I don't remember anything about that."
+        nothing = "I'm {name}. I don't remember anything about that."
+        return pick(lang, "interview_nothing", nothing).format(name=resident["name"])
     lines = "; ".join(_clip(t, 200) for t in relevant[:3])
-    return f"I'm {resident['name']}. Here is what I remember: {lines}"
+    answer = pick(lang, "interview", "I'm {name}. Here is what I remember: {lines}")
+    return answer.format(name=resident["name"], lines=lines)
 
 
-def reflect(memories: list[tuple[int, str]], names: list[str]) -> list[tuple[str, list[int], int]]:
+def reflect(
+    memories: list[tuple[int, str]], names: list[str], language: str | None = None
+) -> list[tuple[str, list[int], int]]:
     """Insights with evidence: who has been on the resident's mind, and what mattered most."""
     counts: Counter[str] = Counter()
     cited: dict[str, list[int]] = {}
@@ -187,10 +294,15 @@ def reflect(memories: list[tuple[int, str]], names: list[str]) -> list[tuple[str
     insights = []
     for name, n in counts.most_common(2):
         if n >= 2:
-            insights.append(
-                (f"{name} has been on my mind lately ({n} memories).", cited[name][:5], 5)
-            )
+            line = pick(language, "on_my_mind", "{name} has been on my mind lately ({n} memories).")
+            insights.append((line.format(name=name, n=n), cited[name][:5], 5))
     return insights
+
+
+def _local_place(area: str, language: str | None) -> str:
+    """A place as a speaker of `language` would write it, for matching ("café", not "cafe")."""
+    words = place_words(area, language).lower()
+    return words.split(" ", 1)[1] if words.startswith(("el ", "la ")) else words
 
 
 def _clip(text: str, n: int) -> str:

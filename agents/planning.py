@@ -40,9 +40,7 @@ def ensure_plan(mind: Mind, resident: dict, state: MindState, day: int, t: int) 
         schedule = offline.day_plan(resident, [])
     state.plan_day, state.schedule = day, schedule
     state.save(update_fields=["plan_day", "schedule", "updated"])
-    text = f"My plan for day {day}: " + "; ".join(
-        f"{e['hour']:02d}:00 {e['area'].replace('_', ' ')} ({e['activity']})" for e in schedule
-    )
+    text = offline.plan_text(day, schedule, offline.language_of(resident))
     mind.remember(resident, Memory.Kind.PLAN, text, 5, t)
 
 

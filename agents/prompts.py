@@ -46,8 +46,28 @@ def persona(resident: dict) -> str:
     return " ".join(parts)
 
 
-def system(resident: dict, task: str) -> dict:
-    return {"role": "system", "content": f"{persona(resident)}\n{task}\n{RULES}"}
+def language_rule(language: str | None) -> str:
+    """The world's language as a line of the system message (nothing for English)."""
+    from town.language import name_of
+
+    if not language or language == "en":
+        return ""
+    return (
+        f"\nWrite everything you say, plan, summarise or reflect in {name_of(language)}. "
+        "Keep JSON keys, people's names and place names exactly as given."
+    )
+
+
+def language_of(resident: dict, language: str | None) -> str:
+    """The language given, else the one of the resident's world (read now: edits apply live)."""
+    from town.language import resident_language
+
+    return language or resident_language(resident)
+
+
+def system(resident: dict, task: str, language: str | None = None) -> dict:
+    rule = language_rule(language_of(resident, language))
+    return {"role": "system", "content": f"{persona(resident)}\n{task}{rule}\n{RULES}"}
 
 
 # -- answers ---------------------------------------------------------------------------
@@ -122,7 +142,9 @@ class Insights(BaseModel):
 # -- prompts ---------------------------------------------------------------------------
 
 
-def reply(resident: dict, ctx: dict, memories: list[str], news: str | None) -> list[dict]:
+def reply(
+    resident: dict, ctx: dict, memories: list[str], news: str | None, language: str | None = None
+) -> list[dict]:
     """The next line of a conversation, grounded in retrieved memories."""
     clock = ctx["clock"]
     others = ", ".join(
@@ -146,17 +168,25 @@ def reply(resident: dict, ctx: dict, memories: list[str], news: str | None) -> l
             lines.append(f"You: {escape(m['text'])}")
         else:
             lines.append(f"{escape(m['name'])}: {untrusted(m['text'], m['name'])}")
+    group = [escape(o["name"]) for o in ctx.get("others", [])]
+    if len(group) > 1:
+        lines.append(
+            f"This is a group conversation with {', '.join(group)}. Address the person you are "
+            "answering by name, speak only for yourself, and say goodbye only when you leave."
+        )
     lines.append(
         'Answer with JSON {"text": your next line (one or two short sentences, in character), '
         '"end": true if the conversation has reached a natural end and you are saying goodbye}.'
     )
     return [
-        system(resident, "Speak naturally and briefly. Use what you remember."),
+        system(resident, "Speak naturally and briefly. Use what you remember.", language),
         {"role": "user", "content": "\n".join(lines)},
     ]
 
 
-def day_plan(resident: dict, day: int, areas: list[str], memories: list[str]) -> list[dict]:
+def day_plan(
+    resident: dict, day: int, areas: list[str], memories: list[str], language: str | None = None
+) -> list[dict]:
     """Today's schedule, anchored on the resident's usual routine."""
     routine = "; ".join(
         f"{e['hour']:02d}:00 {e['area']} ({e.get('activity', '')})"
@@ -172,10 +202,15 @@ def day_plan(resident: dict, day: int, areas: list[str], memories: list[str]) ->
             'places, "activity": a few words}]}, in time order, 5 to 10 entries.',
         ]
     )
-    return [system(resident, "Plan your day."), {"role": "user", "content": content}]
+    return [system(resident, "Plan your day.", language), {"role": "user", "content": content}]
 
 
-def summary(names: dict[str, str], transcript: list[tuple[str, str, bool]], when: str) -> list:
+def summary(
+    names: dict[str, str],
+    transcript: list[tuple[str, str, bool]],
+    when: str,
+    language: str | None = None,
+) -> list:
     """One conversation summary (shared by all participants) and any plans it made."""
     lines = [f"A conversation in town, {when}, between {', '.join(names.values())}:"]
     for name, text, human in transcript:
@@ -186,12 +221,17 @@ def summary(names: dict[str, str], transcript: list[tuple[str, str, bool]], when
         '0-23, "area": place, "activity": words}] for meetings agreed for today, else []}.'
     )
     return [
-        {"role": "system", "content": f"You summarise conversations for a diary. {RULES}"},
+        {
+            "role": "system",
+            "content": f"You summarise conversations for a diary.{language_rule(language)}\n{RULES}",
+        },
         {"role": "user", "content": "\n".join(lines)},
     ]
 
 
-def reflection_questions(resident: dict, memories: list[str]) -> list[dict]:
+def reflection_questions(
+    resident: dict, memories: list[str], language: str | None = None
+) -> list[dict]:
     content = "\n".join(
         [
             "Your recent memories:",
@@ -200,10 +240,12 @@ def reflection_questions(resident: dict, memories: list[str]) -> list[dict]:
             'around you? Answer with JSON {"questions": [...]}.',
         ]
     )
-    return [system(resident, "Reflect."), {"role": "user", "content": content}]
+    return [system(resident, "Reflect.", language), {"role": "user", "content": content}]
 
 
-def insights(resident: dict, questions: list[str], memories: list[str]) -> list[dict]:
+def insights(
+    resident: dict, questions: list[str], memories: list[str], language: str | None = None
+) -> list[dict]:
     numbered = "\n".join(f"{n}. {untrusted(m, 'memory')}" for n, m in enumerate(memories))
     content = "\n".join(
         [
@@ -214,10 +256,12 @@ def insights(resident: dict, questions: list[str], memories: list[str]) -> list[
             'insight, "evidence": [statement numbers], "importance": 1-10}]}, at most 3.',
         ]
     )
-    return [system(resident, "Reflect."), {"role": "user", "content": content}]
+    return [system(resident, "Reflect.", language), {"role": "user", "content": content}]
 
 
-def interview(resident: dict, question: str, memories: list[str]) -> list[dict]:
+def interview(
+    resident: dict, question: str, memories: list[str], language: str | None = None
+) -> list[dict]:
     content = "\n".join(
         [
             "What you remember:",
@@ -226,4 +270,7 @@ def interview(resident: dict, question: str, memories: list[str]) -> list[dict]:
             "Answer honestly in character, in a few sentences, from what you remember.",
         ]
     )
-    return [system(resident, "You are being interviewed."), {"role": "user", "content": content}]
+    return [
+        system(resident, "You are being interviewed.", language),
+        {"role": "user", "content": content},
+    ]

@@ -33,7 +33,8 @@ def reflect(mind: Mind, resident: dict, t: int) -> int:
         names = sorted(
             {n.split(" ")[0] for n in mind.town.names.values()} - {resident["name"].split(" ")[0]}
         )
-        insights = offline.reflect([(m.pk, m.text) for m in memories], names)
+        language = offline.language_of(resident)
+        insights = offline.reflect([(m.pk, m.text) for m in memories], names, language)
     for text, evidence, importance in insights:
         mind.remember(
             resident,

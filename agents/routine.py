@@ -9,6 +9,9 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
+from agents.phrases import farewell_openings, pick
+from agents.phrases import place as place_words
+
 if TYPE_CHECKING:  # the mind only reads the map it is handed; no import at runtime
     from town.engine import TownMap
 
@@ -37,10 +40,13 @@ _FAREWELL_OPENINGS = ("I should get going", "Nice talking")
 class RoutineMind:
     """Answers the engine's decision requests from a fixed daily routine per resident."""
 
-    def __init__(self, residents: list[dict], town_map: TownMap, seed: int = 0) -> None:
+    def __init__(
+        self, residents: list[dict], town_map: TownMap, seed: int = 0, language: str | None = None
+    ) -> None:
         self.residents = {r["id"]: r for r in residents}
         self.map = town_map
         self.seed = seed
+        self.language = language  # None: each resident's own "language", else English
 
     def decide(self, request: dict, state: dict) -> list[dict]:
         """Inputs answering one decision request (empty if the agent is not ours)."""
@@ -78,7 +84,8 @@ class RoutineMind:
         here = (ctx["x"], ctx["y"])
         if area is not None and not area.contains(*here):
             x, y = area.random_tile(rng)
-            return [{"type": "move", "x": x, "y": y, "activity": _errand(activity, area.name)}]
+            errand = _errand(activity, area.name, self.language or _language(resident))
+            return [{"type": "move", "x": x, "y": y, "activity": errand}]
         roll = rng.random()
         free = [o for o in ctx.get("nearby", []) if not o["in_conversation"] and not o["cooldown"]]
         if roll < INVITE_CHANCE and free:
@@ -105,25 +112,25 @@ class RoutineMind:
         if said >= length:
             return [{"type": "leave_conversation", "conversation": ctx["conversation"]}]
         messages = ctx.get("messages") or []
-        heard_goodbye = bool(messages) and messages[-1]["text"].startswith(_FAREWELL_OPENINGS)
-        said_goodbye = any(
-            m["author"] == me and m["text"].startswith(_FAREWELL_OPENINGS) for m in messages
-        )
+        goodbyes = _FAREWELL_OPENINGS + farewell_openings()
+        heard_goodbye = bool(messages) and messages[-1]["text"].startswith(goodbyes)
+        said_goodbye = any(m["author"] == me and m["text"].startswith(goodbyes) for m in messages)
         if said_goodbye:
             return [{"type": "leave_conversation", "conversation": ctx["conversation"]}]
         clock = ctx["clock"]
         daypart = _daypart(clock["hour"])
+        lang = self.language or _language(resident)
         if said == 0 and not heard_goodbye:
-            options = _GREETINGS[daypart]
+            options = pick(lang, "greetings", _GREETINGS)[daypart]
         elif said >= length - 1 or heard_goodbye:
-            options = _FAREWELLS
+            options = pick(lang, "farewells", _FAREWELLS)
         else:
-            options = _SMALL_TALK
+            options = pick(lang, "routine_small_talk", _SMALL_TALK)
         fill = {
             "other": other,
-            "activity": ctx.get("activity") or "out and about",
-            "place": (ctx.get("area") or "town").replace("_", " "),
-            "daypart": daypart,
+            "activity": ctx.get("activity") or pick(lang, "out_and_about", "out and about"),
+            "place": place_words(ctx.get("area"), lang),
+            "daypart": pick(lang, "dayparts", {}).get(daypart, daypart),
             "time": f"{clock['hour']:02d}:{clock['minute']:02d}",
         }
         lines = [t.format(**fill) for t in options]
@@ -143,6 +150,12 @@ def _daypart(hour: int) -> str:
     return "night"
 
 
-def _errand(activity: str, area: str) -> str:
+def _errand(activity: str, area: str, language: str | None = None) -> str:
     """Activity text while on the way somewhere."""
-    return f"heading to the {area.replace('_', ' ')} ({activity})"[:120]
+    heading = pick(language, "heading", "heading to the {place} ({activity})")
+    return heading.format(place=place_words(area, language), activity=activity)[:120]
+
+
+def _language(resident: dict) -> str:
+    """The resident's language when the caller named none (pure: no database here)."""
+    return resident.get("language") or "en"

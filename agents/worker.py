@@ -28,10 +28,13 @@ from agents.mind import Mind
 from agents.residents import load_town
 from agents.routine import RoutineMind
 from town.groups import MINDS_CHANNEL, engine_group, world_group
+from town.language import world_language
+from town.residents import residents_version
 
 log = logging.getLogger(__name__)
 
 MIND_REFRESH = 30.0  # seconds before a world's residents are re-read (edits, new residents)
+NEWCOMER_RELOAD = 1.0  # at most this often, a request for an unknown resident re-reads
 
 
 def _in_thread(fn, *args):
@@ -49,6 +52,7 @@ class MindWorker:
     def __init__(self) -> None:
         self.minds: dict[int, tuple[Mind, float]] = {}
         self.modes: dict[int, str] = {}  # last mind mode announced per world
+        self.versions: dict[int, int | None] = {}  # town/residents.py's version, when read
         self.locks: dict[tuple[int, str], asyncio.Lock] = defaultdict(asyncio.Lock)
         self.events: dict[int, asyncio.Queue] = {}
         self.tasks: set[asyncio.Task] = set()
@@ -94,11 +98,18 @@ class MindWorker:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, _in_thread, fn, *args)
 
-    async def mind_for(self, world_id: int) -> Mind:
-        cached = self.minds.get(world_id)
-        if cached is None or time.monotonic() - cached[1] > MIND_REFRESH:
+    async def mind_for(self, world_id: int, agent: str | None = None) -> Mind:
+        """The world's minds, re-read when an operator added, edited or retired a resident."""
+        cached, now = self.minds.get(world_id), time.monotonic()
+        version = await self.thread(residents_version, world_id)  # read first: no gap
+        stale = cached is None or now - cached[1] > MIND_REFRESH
+        stale = stale or version != self.versions.get(world_id)
+        if not stale and agent is not None and agent not in cached[0].town.residents:
+            stale = now - cached[1] >= NEWCOMER_RELOAD  # e.g. added where our cache is not
+        if stale:
             town = await self.thread(load_town, world_id)
             self.minds[world_id] = cached = (Mind(town), time.monotonic())
+            self.versions[world_id] = version
         return cached[0]
 
     async def answer(self, layer, message: dict) -> None:
@@ -106,7 +117,7 @@ class MindWorker:
         agent = request["agent"]
         async with self.locks[(world_id, agent)], self.slots:
             try:
-                mind = await self.mind_for(world_id)
+                mind = await self.mind_for(world_id, agent)
                 inputs = await self.thread(mind.decide, request)
             except Exception:  # one bad decision must not stop the resident or the worker
                 log.exception("mind failed on %s; the routine mind answers", request.get("id"))
@@ -134,8 +145,11 @@ class MindWorker:
     async def _routine(self, world_id: int, request: dict) -> list[dict]:
         try:
             town = await self.thread(load_town, world_id)
+            language = await self.thread(world_language, world_id)
             residents = [r for r in town.residents.values()]
-            return RoutineMind(residents, town.town_map, seed=town.seed).decide(request, {})
+            return RoutineMind(residents, town.town_map, seed=town.seed, language=language).decide(
+                request, {}
+            )
         except Exception:
             log.exception("the routine mind failed too on %s", request.get("id"))
             return []

@@ -1,7 +1,8 @@
 """Fan-out benchmark: N WebSocket clients on one `runtown` process.
 
-A share of the clients are players who walk (a move every ~3 s) and chat in pairs (a line
-every ~5 s); the rest are spectators. Reports delivery latency (send → receipt at other
+A share of the clients are players: half walk (a move every ~3 s), half talk in pairs
+standing still (a line every ~5 s, then walk when the conversation ends); the rest are
+spectators. Reports delivery latency (send → receipt at other
 clients) p50/p99, the server's CPU and memory, and bytes per client per second, for each N,
 with ratios to the smallest N measured in the same run.
 
@@ -42,6 +43,8 @@ class Run:
     def observe(self, frame: dict, now: float) -> None:
         if frame.get("type") == "error":
             self.errors.append(frame.get("code", "?"))
+            if os.environ.get("BENCH_DEBUG"):
+                print("error", frame, file=sys.stderr)
         for event in frame.get("events", ()):
             if event["kind"] == "move":
                 key = ("move", event["player"])
@@ -60,7 +63,13 @@ async def listen(sock: NetSocket, run: Run, parse: bool, stop: asyncio.Event) ->
         async for raw in sock.ws:  # no per-frame timer task: the generator must stay cheap
             sock.bytes_in += len(raw)
             if parse and not stop.is_set():
-                run.observe(json.loads(raw), time.monotonic())
+                frame = json.loads(raw)
+                run.observe(frame, time.monotonic())
+                for event in frame.get("events", ()):
+                    if event["kind"] == "conversation_ended" and event["conversation"] == getattr(
+                        sock, "conversation", None
+                    ):
+                        sock.conversation = None  # back to walking
 
 
 async def player_loop(sock: NetSocket, me: str, partner_first: bool, run: Run, stop) -> None:
@@ -70,7 +79,7 @@ async def player_loop(sock: NetSocket, me: str, partner_first: bool, run: Run, s
     next_say = time.monotonic() + rng.uniform(6, 9)  # after the pair has met
     while not stop.is_set():
         now = time.monotonic()
-        if now >= next_move:
+        if now >= next_move and not sock.conversation:  # talkers stand still; walkers walk
             n += 1
             x, y = sock.home[0] + rng.randint(-4, 4), sock.home[1] + rng.randint(-4, 4)
             run.sent[("move", me)] = time.monotonic()
@@ -119,7 +128,9 @@ async def measure(
     for sock in socks[: len(players)]:
         sock.home = where.get(sock.me, (32, 24))
         sock.conversation = None
-    pairs = list(zip(socks[0 : len(players) : 2], socks[1 : len(players) : 2], strict=False))
+    # Half the players talk in pairs (standing still, a line every ~5 s), half walk.
+    talkers = socks[: len(players) // 2]
+    pairs = list(zip(talkers[0::2], talkers[1::2], strict=False))
     for a, b in pairs:
         await a.send(type="invite", id="inv", to=b.me)
     for a, b in pairs:
@@ -132,11 +143,25 @@ async def measure(
             )
             cid = invited["conversation"]["id"]
             await b.send(type="accept", id="acc", conversation=cid)
-            a.conversation = b.conversation = cid
+            b.accepted = cid
         except AssertionError:
             pass
+    # Pairs walk to each other first; a line said before they meet is rightly refused.
+    for a, b in pairs:
+        cid = getattr(b, "accepted", None)
+        with contextlib.suppress(AssertionError):
+            if cid:
+                await b.until(
+                    lambda e, cid=cid: (
+                        e.get("kind") == "conversation_started" and e["conversation"]["id"] == cid
+                    ),
+                    timeout=30,
+                )
+                a.conversation = b.conversation = cid
     procs = [psutil.Process(pid) for pid in pids]
     cpu0 = [p.cpu_times() for p in procs]
+    me = psutil.Process()
+    gen0 = me.cpu_times()
     for s in socks:
         s.bytes_in = 0
     listeners = [
@@ -151,6 +176,7 @@ async def measure(
     stop.set()
     elapsed = time.monotonic() - wall0
     cpu1 = [p.cpu_times() for p in procs]
+    gen1 = me.cpu_times()
     rss = [p.memory_info().rss for p in procs]
     await asyncio.gather(*walkers, return_exceptions=True)
     for s in socks:
@@ -170,6 +196,10 @@ async def measure(
         "deliveries": len(run.latencies),
         "server_cpu_pct": sum(cpu),
         "server_rss_mb": sum(rss) / 2**20,
+        # The load generator shares the machine: past ~100 % it, not the server, adds delay.
+        "generator_cpu_pct": 100
+        * ((gen1.user + gen1.system) - (gen0.user + gen0.system))
+        / elapsed,
         "per_process": [(round(c), round(r / 2**20)) for c, r in zip(cpu, rss, strict=True)],
         "bytes_per_client_s": statistics.mean(s.bytes_in for s in socks) / elapsed,
         "errors": len(run.errors),
@@ -184,14 +214,15 @@ BENCH_ENV = {"TOWN_MAX_HUMANS": "1000", "DEBUG": "true", "TOWN_MAX_CONNECTIONS_P
 def print_header() -> None:
     print(
         f"{'clients':>7} {'players':>7} {'p50 ms':>8} {'p99 ms':>8} {'deliv':>7} "
-        f"{'cpu %':>6} {'rss MB':>7} {'B/cl/s':>8} {'errors':>6}  ratio p99 / cpu"
+        f"{'cpu %':>6} {'gen %':>6} {'rss MB':>7} {'B/cl/s':>8} {'errors':>6}  ratio p99 / cpu"
     )
 
 
 def print_row(r: dict, base: dict) -> None:
     print(
         f"{r['clients']:>7} {r['players']:>7} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
-        f"{r['deliveries']:>7} {r['server_cpu_pct']:>6.1f} {r['server_rss_mb']:>7.0f} "
+        f"{r['deliveries']:>7} {r['server_cpu_pct']:>6.1f} {r['generator_cpu_pct']:>6.1f} "
+        f"{r['server_rss_mb']:>7.0f} "
         f"{r['bytes_per_client_s']:>8.0f} {r['errors']:>6}  "
         f"{r['p99_ms'] / base['p99_ms']:.2f}x / {r['server_cpu_pct'] / base['server_cpu_pct']:.2f}x"
         + (f"  codes={r['error_codes']}" if r["errors"] else "")

@@ -166,7 +166,7 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 5000}}
+        "default": {"BACKEND": "town.layers.TownInMemoryChannelLayer", "CONFIG": {"capacity": 5000}}
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -271,6 +271,8 @@ REPLICATE_API_TOKEN = env("REPLICATE_API_TOKEN")
 # The town.
 TOWN_MAP = env("TOWN_MAP", "town")
 TOWN_MAX_HUMANS = env_int("TOWN_MAX_HUMANS", 50)
+# Under load, events are broadcast at most this often (ms); a quiet world sends at once.
+TOWN_BROADCAST_MS = env_int("TOWN_BROADCAST_MS", 100)
 TOWN_IDLE_TIMEOUT = env_int("TOWN_IDLE_TIMEOUT", 300)
 TOWN_TIME_RATE = env_int("TOWN_TIME_RATE", 60)
 
@@ -367,3 +369,17 @@ if LOG_FORMAT == "json":
     LOGGING["handlers"]["console"]["formatter"] = "json"
 if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [*SECURE_REDIRECT_EXEMPT, r"^metrics$"]  # local scrapers over http
+
+# --- Language ---
+# The page follows each visitor (cookie from the switcher, else Accept-Language); the
+# residents speak their world's language (World.settings["language"], default TOWN_LANGUAGE;
+# `town language CODE`). See docs/client.md and docs/minds.md.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+    "django.middleware.locale.LocaleMiddleware",
+)
+TOWN_LANGUAGE = env("TOWN_LANGUAGE", "en")  # residents' language for worlds that set none

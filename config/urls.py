@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.i18n import JavaScriptCatalog
 
 from music import views as music_views
 from town import views as town_views
@@ -12,6 +13,9 @@ urlpatterns = [
     path("healthz", town_views.healthz, name="healthz"),
     path("metrics", town_views.metrics_view, name="metrics"),
     path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the header's switcher
+    # The page's JS strings (locale/*/djangojs.po only: packages=["town"] skips admin's).
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["town"]), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("", include("town.urls")),
     path("", include("agents.urls")),

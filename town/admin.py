@@ -6,11 +6,13 @@ Jobs are in procrastinate's own admin; memories and model calls in agents/admin.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.http import HttpResponse, StreamingHttpResponse
 
-from town import services, transfer
+from town import residents, services, transfer
+from town.language import KNOWN, set_world_language, world_language
 from town.models import AuditEntry, Conversation, Message, Player, World
 
 
@@ -116,8 +118,26 @@ def export(modeladmin, request, queryset) -> HttpResponse | None:
     return response
 
 
+class WorldForm(forms.ModelForm):
+    """A world's fields plus its residents' language (saved through `set_world_language`)."""
+
+    language = forms.ChoiceField(
+        choices=sorted(((code, f"{name} ({code})") for code, name in KNOWN.items()), key=str),
+        help_text="The language the residents think and speak in (from their next line).",
+    )
+
+    class Meta:
+        model = World
+        fields = ["name", "map_name", "seed", "settings"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("language", world_language(self.instance))
+
+
 @admin.register(World)
 class WorldAdmin(admin.ModelAdmin):
+    form = WorldForm
     list_display = [
         "id",
         "name",
@@ -126,6 +146,7 @@ class WorldAdmin(admin.ModelAdmin):
         "is_current",
         "last_heartbeat",
         "humans",
+        "language",
         "created",
     ]
     list_filter = ["status", "is_current"]
@@ -148,6 +169,16 @@ class WorldAdmin(admin.ModelAdmin):
     def humans(self, world: World) -> int:
         return world.humans
 
+    @admin.display(description="language")
+    def language(self, world: World) -> str:
+        return world_language(world)
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        chosen = form.cleaned_data.get("language")
+        if chosen and chosen != world_language(obj):
+            set_world_language(obj, chosen, actor=request.user)
+
 
 class PlayerAdminBase(admin.ModelAdmin):
     list_display = ["name", "pid", "world", "character", "present", "created"]
@@ -167,10 +198,87 @@ class PersonAdmin(PlayerAdminBase):
     kind = Player.Kind.HUMAN
 
 
+class ResidentForm(forms.ModelForm):
+    """Checks a resident by the rules of `town resident` before anything is saved."""
+
+    class Meta:
+        model = Resident
+        fields = ["world", "pid", "name", "character", "identity", "data"]
+        help_texts = {
+            "data": 'home, routine, traits, age as in residents.toml, e.g. {"home": "home_ada", '
+            '"routine": [{"hour": 7, "area": "cafe", "activity": "baking"}], "age": 34}',
+            "character": "a sprite sheet name from static/sprites/characters.json",
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        world = cleaned.get("world") or getattr(self.instance, "world", None)
+        data = cleaned.get("data")
+        if world is None or self.errors:
+            return cleaned
+        if not isinstance(data, dict):
+            raise forms.ValidationError("data must be a JSON object")
+        try:
+            residents.check(world, _resident_spec(self.instance.pid or cleaned["pid"], cleaned))
+        except residents.InvalidResident as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return cleaned
+
+
+def _resident_spec(pid: str, values: dict) -> dict:
+    data = {k: v for k, v in (values.get("data") or {}).items() if k != "character"}
+    fields = {k: values.get(k) for k in ("name", "character", "identity")}
+    return {**data, **fields, "id": pid}
+
+
+@admin.action(description="Retire selected residents (they leave; memories are kept)")
+def retire_residents(modeladmin, request, queryset):
+    for resident in queryset:
+        try:
+            residents.retire_resident(resident.world_id, resident.pid, actor=request.user)
+        except (services.WrongState, LookupError) as exc:
+            modeladmin.message_user(request, f"{resident.name}: {exc}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{resident.name}: retired", messages.SUCCESS)
+
+
+@admin.action(description="Bring back selected retired residents")
+def readd_residents(modeladmin, request, queryset):
+    for resident in queryset:
+        try:
+            residents.add_resident(resident.world_id, {"id": resident.pid}, actor=request.user)
+        except (services.WrongState, LookupError) as exc:
+            modeladmin.message_user(request, f"{resident.name}: {exc}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{resident.name}: back", messages.SUCCESS)
+
+
 @admin.register(Resident)
 class ResidentAdmin(PlayerAdminBase):
+    """Adds, edits and retirements go through town/residents.py, live in a running world."""
+
+    form = ResidentForm
     fields = ["world", "pid", "kind", "name", "character", "identity", "data", "present", "created"]
+    actions = [retire_residents, readd_residents]
     kind = Player.Kind.AGENT
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["kind", "present", "created"]
+        return ["world", "pid", "kind", "present", "created"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # retire instead: memories, chat and replay keep pointing at the row
+
+    def save_model(self, request, obj, form, change) -> None:
+        spec = _resident_spec(obj.pid, form.cleaned_data)
+        try:
+            if change:
+                residents.edit_resident(obj.world_id, obj.pid, spec, actor=request.user)
+            else:
+                obj.pk = residents.add_resident(obj.world_id, spec, actor=request.user).pk
+        except (services.WrongState, LookupError) as exc:  # a race with another change
+            self.message_user(request, f"{obj.name}: not saved: {exc}", messages.ERROR)
 
 
 class MessageInline(admin.TabularInline):

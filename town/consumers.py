@@ -8,17 +8,18 @@ events to everyone watching.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
 
 from town import metrics, ratelimit, selectors, services
 from town.groups import engine_group, human_pid, world_group
+from town.hub import hub_for
 from town.protocol import PLAYER_TYPES, STAFF_TYPES, ProtocolError, parse_frame
 from town.ratelimit import TokenBucket
 
@@ -33,6 +34,8 @@ REJOIN_EVERY = 1.0  # seconds between tries to rejoin the world's group after a 
 # Per process and world: one heartbeat write stands for every socket watching a running
 # world, so a crowd connecting at once does not queue hundreds of identical writes.
 _last_world_heartbeat: dict[int, float] = {}
+# Broadcasts and replies whose handlers never touch the database (see WorldConsumer.dispatch).
+NO_DATABASE_MESSAGES = frozenset({"world.events", "world.reply", "world.snapshot"})
 
 
 class WorldConsumer(AsyncWebsocketConsumer):
@@ -53,6 +56,19 @@ class WorldConsumer(AsyncWebsocketConsumer):
     def channel_receive(self, receive) -> None:
         self._layer_receive = receive
 
+    async def dispatch(self, message: dict) -> None:
+        """Deliver broadcasts straight to their handler.
+
+        Channels' dispatch first closes stale database connections through a hop to the
+        single sync thread; for the events every watcher gets many times a second (and that
+        never touch the database) that hop was the web role's bottleneck: hundreds of
+        sockets queued behind one thread. Everything else keeps Channels' path.
+        """
+        if message["type"] in NO_DATABASE_MESSAGES:
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
+
     async def _resilient_receive(self) -> dict:
         while True:
             try:
@@ -70,11 +86,15 @@ class WorldConsumer(AsyncWebsocketConsumer):
             if self.world_id is None:
                 continue
             try:
-                await self.channel_layer.group_add(world_group(self.world_id), self.channel_name)
-                await self.request_snapshot()
+                # A harmless call that fails while the layer is down: our own channel is
+                # never in the world's group (the process's hub is, see town/hub.py).
+                await self.channel_layer.group_discard(
+                    world_group(self.world_id), self.channel_name
+                )
             except Exception:
                 continue
-            log.info("channel layer back; socket rejoined world %s", self.world_id)
+            await self.request_snapshot()
+            log.info("channel layer back; socket on world %s resyncs", self.world_id)
             return
 
     async def connect(self) -> None:
@@ -114,7 +134,8 @@ class WorldConsumer(AsyncWebsocketConsumer):
         self.chat = TokenBucket(rate=0.5, burst=5)
         self.invites = TokenBucket(rate=0.2, burst=3)
         try:
-            await self.channel_layer.group_add(world_group(self.world.pk), self.channel_name)
+            self.hub = hub_for(self.channel_layer, self.world.pk)
+            await self.hub.watch(self)
         except Exception as exc:
             log.warning("handshake refused, channel layer unavailable: %s", exc)
             await ratelimit.run(ratelimit.release_connection, self.slots)
@@ -131,10 +152,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.world_id is not None:
-            with contextlib.suppress(Exception):  # the layer may be the reason we are closing
-                await self.channel_layer.group_discard(
-                    world_group(self.world_id), self.channel_name
-                )
+            await self.hub.unwatch(self)
         if self.counted:
             metrics.connected(self.world_id, -1)
             self.counted = False
@@ -228,7 +246,12 @@ class WorldConsumer(AsyncWebsocketConsumer):
 
     async def world_reply(self, message: dict) -> None:
         """An ack or error for one of our inputs."""
-        await self.send_json(message["frame"])
+        frame = message["frame"]
+        # A join's ack can arrive before the broadcast of `player_joined` (broadcasts are
+        # coalesced, acks are not): the ack alone proves the character is in the world.
+        if frame.get("type") == "ack" and self.pid and frame.get("player") == self.pid:
+            self.present = True
+        await self.send_json(frame)
 
     async def world_resync(self, message: dict) -> None:
         """The engine restarted: ask for a fresh snapshot."""

@@ -16,6 +16,7 @@ import psycopg
 
 from town import persistence, selectors
 from town.engine import InputRefused
+from town.language import world_language
 from town.lease import LEASE_NAMESPACE, lease_connection_params
 from town.models import Player, World
 from town.services import WrongState, audit
@@ -47,7 +48,12 @@ def routine_mind(world: World):
         {**p.data, "id": p.pid, "name": p.name, "identity": p.identity}
         for p in Player.objects.filter(world=world, kind=Player.Kind.AGENT)
     ]
-    return RoutineMind(residents, selectors.town_map(world.map_name), seed=world.seed)
+    return RoutineMind(
+        residents,
+        selectors.town_map(world.map_name),
+        seed=world.seed,
+        language=world_language(world),
+    )
 
 
 def fast_forward(world_id: int, steps: int, *, actor: Any = None) -> dict[str, int]:

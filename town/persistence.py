@@ -43,12 +43,10 @@ def load_world(world_id: int) -> LoadedWorld:
     for inp in row.inputs.filter(id__gt=last_input).order_by("id").iterator():
         replay_input(world, inp.payload, inp.t)
         last_input = inp.id
-    present = {p for p in world.players}
-    joins = [
-        resident_join(meta, p)
-        for p in row.players.filter(kind=Player.Kind.AGENT, present=True).order_by("id")
-        if p.pid not in present
-    ]
+    # Residents added, edited or retired while no engine ran the world catch up now.
+    from town.residents import pending_inputs  # it builds on this module
+
+    joins = pending_inputs(meta, world, row, last_input)
     return LoadedWorld(meta, world, last_input, selectors.recent_messages(world_id), joins)
 
 
@@ -119,6 +117,13 @@ def _apply_event(world_id: int, event: dict, users: dict) -> None:
         Conversation.objects.filter(world_id=world_id, cid=conv["id"]).update(
             started_t=event["t"], participants=conv["participants"]
         )
+    elif kind == "conversation_joined":
+        # Add, never replace: those who left a group early stay participants (summaries, cards).
+        cid = event["conversation"]["id"]
+        row = Conversation.objects.filter(world_id=world_id, cid=cid).first()
+        if row is not None and event["player"] not in row.participants:
+            row.participants = [*row.participants, event["player"]]
+            row.save(update_fields=["participants"])
     elif kind == "conversation_ended":
         Conversation.objects.filter(world_id=world_id, cid=event["conversation"]).update(
             ended_t=event["t"], end_reason=event.get("reason", ""), ended=timezone.now()

@@ -75,13 +75,29 @@ class LeaveConversation(Frame):
     conversation: Ref
 
 
+class JoinConversation(Frame):
+    type: Literal["join_conversation"]
+    id: ClientId
+    conversation: Ref
+
+
 class Control(Frame):
     type: Literal["freeze", "resume"]
     id: ClientId
 
 
 ClientFrame = Annotated[
-    Heartbeat | Join | Leave | Move | Invite | Answer | Say | Typing | LeaveConversation | Control,
+    Heartbeat
+    | Join
+    | Leave
+    | Move
+    | Invite
+    | Answer
+    | Say
+    | Typing
+    | LeaveConversation
+    | JoinConversation
+    | Control,
     Field(discriminator="type"),
 ]
 _frame_adapter: TypeAdapter[Any] = TypeAdapter(ClientFrame)
@@ -97,6 +113,7 @@ KNOWN_TYPES = frozenset(
         "say",
         "typing",
         "leave_conversation",
+        "join_conversation",
         "freeze",
         "resume",
     ]

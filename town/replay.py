@@ -15,6 +15,11 @@ def fold(state: dict, event: dict) -> None:
         players[event["player"]["id"]] = dict(event["player"])
     elif kind == "player_left":
         players.pop(event["player"], None)
+    elif kind == "player_updated" and event["player"]["id"] in players:
+        # A renamed or re-dressed resident keeps its place and its walk.
+        moving = ("x", "y", "path", "t0", "speed", "facing")
+        profile = {k: v for k, v in event["player"].items() if k not in moving}
+        players[event["player"]["id"]].update(profile)
     elif kind == "move" and event["player"] in players:
         p = players[event["player"]]
         p.update(path=event["path"], t0=event["t0"], speed=event["speed"])

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import DatabaseError, connections
 
 from town import metrics, persistence, selectors
@@ -30,6 +31,10 @@ log = logging.getLogger(__name__)
 
 STEP_MS = 1000  # the fixed world step
 SNAPSHOT_EVERY_MS = 5000
+# Events are broadcast at most this often (seconds): under load, batches that land within
+# one window go out as one frame per watcher instead of one each. A quiet world broadcasts
+# at once. Frames per watcher, not bytes, are what a web process pays for.
+BROADCAST_EVERY = settings.TOWN_BROADCAST_MS / 1000
 SCAN_EVERY = 2.0  # seconds between looks for worlds to run
 REJOIN_EVERY = 1.0  # seconds between tries to rejoin a group after a channel-layer error
 RECENT_MESSAGES = 50
@@ -49,6 +54,8 @@ class WorldRunner:
         self.stopping = asyncio.Event()
         self.seq = 0
         self.pending: list[dict] = []  # accepted inputs awaiting their write
+        self.outbox: list[dict] = []  # written events awaiting their broadcast
+        self.next_broadcast = 0.0  # time.monotonic() before which broadcasts wait
         # The world's own database thread (and connection), so its writes never queue
         # behind the web role's sync work on Django's shared thread.
         self.db_thread = ThreadPoolExecutor(1, thread_name_prefix=f"world-{world_id}-db")
@@ -91,10 +98,13 @@ class WorldRunner:
             for inp in loaded.pending_joins:
                 events += self._handle_input({"input": inp}, self.now(), [])
             await self._flush(events, [])
+            self.outbox = []  # watchers resync from a snapshot that holds these events
             await self.layer.group_send(world_group(self.world_id), {"type": "world.resync"})
             log.info("world %s running from t=%s ms", self.world_id, self.world.now)
             while not (host_stop.is_set() or self.stopping.is_set()):
                 await self._step()
+            if self.outbox:
+                await self._broadcast()
         finally:
             receiver.cancel()
             await self.layer.group_discard(engine_group(self.world_id), self.channel)
@@ -120,6 +130,8 @@ class WorldRunner:
 
     async def _step(self) -> None:
         wait = max(0.0, (self.next_tick - self.now()) / 1000)
+        if self.outbox:
+            wait = min(wait, max(0.0, self.next_broadcast - time.monotonic()))
         batch = []
         with contextlib.suppress(TimeoutError):
             batch.append(await asyncio.wait_for(self.queue.get(), wait))
@@ -142,6 +154,8 @@ class WorldRunner:
             elif kind == "engine.stop":
                 self.stopping.set()
         await self._flush(events, replies)
+        if self.outbox and (snapshot_requests or time.monotonic() >= self.next_broadcast):
+            await self._broadcast()  # a snapshot must include every event before its seq
         for reply_to in snapshot_requests:
             await self.layer.send(
                 reply_to,
@@ -204,8 +218,7 @@ class WorldRunner:
         self.pending = []
         if events:
             self._remember_messages(events)
-            self.seq += 1
-            await self.layer.group_send(world_group(self.world_id), self._events_message(events))
+            self.outbox += events
             observed = [e for e in events if e["kind"] in OBSERVED_KINDS]
             if observed:
                 await self.layer.send(
@@ -214,6 +227,13 @@ class WorldRunner:
                 )
         for reply_to, frame in replies:
             await self.layer.send(reply_to, {"type": "world.reply", "frame": frame})
+
+    async def _broadcast(self) -> None:
+        """Send the written events to every watcher as one `events` frame."""
+        events, self.outbox = self.outbox, []
+        self.seq += 1
+        self.next_broadcast = time.monotonic() + BROADCAST_EVERY
+        await self.layer.group_send(world_group(self.world_id), self._events_message(events))
 
     def _name_authors(self, events: list[dict]) -> None:
         for event in events:

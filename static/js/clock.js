@@ -1,4 +1,5 @@
 // World time and the game clock, extrapolated locally between server frames.
+import { gettext, fmt } from './i18n.js';
 
 /** Our own daylight curve (0 night … 1 day) by minute of day; the server value anchors it. */
 export function daylightCurve(minuteOfDay) {
@@ -66,6 +67,6 @@ export class WorldClock {
     const daylight = Math.min(1, Math.max(0, daylightCurve(minuteOfDay) + offset * Math.exp(-Math.max(0, elapsedMin) / 60)));
     const hh = String(hour).padStart(2, '0');
     const mm = String(minute).padStart(2, '0');
-    return { day, hour, minute, minuteOfDay, daylight, rate, label: `Day ${day} · ${hh}:${mm}` };
+    return { day, hour, minute, minuteOfDay, daylight, rate, label: fmt(gettext('Day %(day)s · %(time)s'), { day, time: `${hh}:${mm}` }) };
   }
 }

@@ -110,6 +110,11 @@ export class Commands {
     this.net.send('typing', { conversation }, { resend: false });
   }
 
+  /** Join a conversation under way nearby (a group of up to six). */
+  joinConversation(conversation) {
+    return this.net.send('join_conversation', { conversation });
+  }
+
   leaveConversation(conversation) {
     return this.net.send('leave_conversation', { conversation });
   }

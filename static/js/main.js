@@ -18,6 +18,7 @@ import { Invites } from './ui/invites.js';
 import { Join } from './ui/join.js';
 import { Hud, Loading } from './ui/hud.js';
 import { Announcements } from './ui/announce.js';
+import { gettext, fmt } from './i18n.js';
 import { Music } from './ui/music.js';
 
 function readConfig() {
@@ -52,7 +53,7 @@ function boot() {
   renderer.start();
 
   if (!config.world) {
-    loading.fail('There is no town here yet. An operator can found one with “manage.py town init”.');
+    loading.fail(gettext('There is no town here yet. An operator can found one with “manage.py town init”.'));
     return;
   }
 
@@ -104,13 +105,13 @@ function boot() {
     } catch (err) {
       console.error('[town] map failed', err);
       mapUrl = null;
-      loading.fail('The map could not be loaded. Try reloading the page.');
+      loading.fail(gettext('The map could not be loaded. Try reloading the page.'));
     }
   }
   for (const name of characters) {
     sprites.load(name).then(() => {
       spritesDone += 1;
-      report(spritesDone, 'Waking the residents');
+      report(spritesDone, gettext('Waking the residents'));
     });
   }
   useMap(config.map_url);
@@ -140,17 +141,17 @@ function boot() {
   });
   net.on('status', (s) => {
     if (s.state === 'open') banners.clear('reconnecting');
-    else banners.set('reconnecting', `Reconnecting… attempt ${s.attempt}`, { tone: 'warn' });
+    else banners.set('reconnecting', fmt(gettext('Reconnecting… attempt %(attempt)s'), { attempt: s.attempt }), { tone: 'warn' });
   });
   store.on('status', (status) => {
-    if (status === 'frozen') banners.set('frozen', 'The town is frozen — time stands still until it resumes.', { tone: 'cold' });
+    if (status === 'frozen') banners.set('frozen', gettext('The town is frozen — time stands still until it resumes.'), { tone: 'cold' });
     else banners.clear('frozen');
-    if (status === 'archived') banners.set('archived', 'This town is archived: you can look around, but nothing happens here any more.', { tone: 'info' });
+    if (status === 'archived') banners.set('archived', gettext('This town is archived: you can look around, but nothing happens here any more.'), { tone: 'info' });
     else banners.clear('archived');
   });
   const showMind = (mode) => {
     if (mode === 'offline') {
-      banners.set('offline', 'Residents are running on the offline mind — no language model configured, or today\'s budget is spent.', { tone: 'info', dismissible: true });
+      banners.set('offline', gettext('Residents are running on the offline mind — no language model configured, or today’s budget is spent.'), { tone: 'info', dismissible: true });
     } else banners.clear('offline');
   };
   store.on('hello', (f) => showMind(f.mind));
@@ -181,7 +182,7 @@ function boot() {
           camera.follow = true;
         } else if (!hinted) {
           hinted = true;
-          toasts.show('Join the town to walk around. Drag to look, click someone to meet them.');
+          toasts.show(gettext('Join the town to walk around. Drag to look, click someone to meet them.'));
         }
       },
       select: (id) => card.open(id),
@@ -212,9 +213,10 @@ function boot() {
 function addReplayLinks(config) {
   if (!config.replay_url) return;
   document.querySelector('.site-nav')?.append(
-    h('a', { class: 'site-nav__link', href: config.replay_url, testid: 'replay-link' }, 'Replay'));
+    h('a', { class: 'site-nav__link', href: config.replay_url, testid: 'replay-link' }, gettext('Replay')));
   $('help-dialog')?.querySelector('.dialog__note')?.after(h('p', { class: 'dialog__note' },
-    'Missed something? ', h('a', { href: config.replay_url }, 'Watch the replay'), ' of the town’s history at up to 32× speed.'));
+    gettext('Missed something?'), ' ', h('a', { href: config.replay_url }, gettext('Watch the replay')), ' ',
+    gettext('of the town’s history at up to 32× speed.')));
 }
 
 boot();

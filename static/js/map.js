@@ -1,6 +1,7 @@
 // Tiled JSON (.tmj) loading: layers pre-rendered once into offscreen canvases,
 // a collision grid for previews, and the named areas.
 import { loadImage, colourFor } from './assets.js';
+import { gettext, fmt } from './i18n.js';
 
 const FLIP_MASK = 0x1fffffff; // Tiled keeps flip flags in the top 3 bits of a gid
 
@@ -39,7 +40,7 @@ async function layerData(layer) {
 export function areaName(name) {
   const home = /^home[_ -](.+)$/i.exec(name);
   const cap = (w) => w.charAt(0).toUpperCase() + w.slice(1);
-  if (home) return `${cap(home[1])}'s home`;
+  if (home) return fmt(gettext("%(name)s's home"), { name: cap(home[1]) });
   return cap(name.replace(/[_-]+/g, ' '));
 }
 
@@ -152,11 +153,11 @@ export class TownMap {
 
 /** Fetch the map JSON and its tileset images; `progress(done, total, label)` is called along the way. */
 export async function loadMap(url, progress = () => {}) {
-  progress(0, 2, 'Fetching the map');
+  progress(0, 2, gettext('Fetching the map'));
   const res = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
   if (!res.ok) throw new Error(`map ${res.status}`);
   const json = await res.json();
-  progress(1, 2, 'Unpacking tiles');
+  progress(1, 2, gettext('Unpacking tiles'));
   const tilesets = [];
   for (const ts of json.tilesets || []) {
     if (ts.source && !ts.image) {
@@ -180,6 +181,6 @@ export async function loadMap(url, progress = () => {}) {
   tilesets.sort((a, b) => a.firstgid - b.firstgid);
   const map = new TownMap(json, tilesets);
   await map.build();
-  progress(2, 2, 'Map ready');
+  progress(2, 2, gettext('Map ready'));
   return map;
 }

@@ -12,6 +12,7 @@ import { PeopleList } from './ui/people.js';
 import { Loading } from './ui/hud.js';
 import { ZOOM_LEVELS } from './camera.js';
 import { ReplayPlayer, SPEEDS, gameLabel, span } from './replay/player.js';
+import { gettext, fmt } from './i18n.js';
 
 const TRANSCRIPT_MAX = 400;
 
@@ -39,7 +40,7 @@ function boot() {
   fadeSiteMessages();
 
   if (!config.world || !config.history_url) {
-    loading.fail('There is no history to replay here.');
+    loading.fail(gettext('There is no history to replay here.'));
     return;
   }
   const player = new ReplayPlayer({ store, historyUrl: config.history_url, world: config.world, clock: config.clock });
@@ -63,7 +64,7 @@ function boot() {
 
   const speedButtons = SPEEDS.map((s) => h('button', {
     type: 'button', class: 'replay-speed', role: 'radio', 'aria-checked': 'false', testid: 'replay-speed',
-    dataset: { speed: s }, 'aria-label': `${s} times speed`,
+    dataset: { speed: s }, 'aria-label': fmt(gettext('%(speed)s times speed'), { speed: s }),
     onclick: () => player.setSpeed(s),
   }, `${s}×`));
   $('replay-speeds').replaceChildren(...speedButtons);
@@ -92,14 +93,14 @@ function boot() {
     play.disabled = !player.loaded;
     range.disabled = !player.loaded;
     playIcon.textContent = player.playing ? '❚❚' : '▶';
-    play.setAttribute('aria-label', player.playing ? 'Pause' : 'Play');
+    play.setAttribute('aria-label', player.playing ? gettext('Pause') : gettext('Play'));
     play.dataset.state = player.playing ? 'playing' : 'paused';
     speedButtons.forEach((b) => {
       const on = Number(b.dataset.speed) === player.speed;
       b.setAttribute('aria-checked', String(on));
       b.tabIndex = on ? 0 : -1;
     });
-    status.textContent = player.ended ? 'End of the recorded history' : player.playing ? `Playing at ${player.speed}×` : 'Paused';
+    status.textContent = player.ended ? gettext('End of the recorded history') : player.playing ? fmt(gettext('Playing at %(speed)s×'), { speed: player.speed }) : gettext('Paused');
   };
   player.on('state', renderState);
   player.on('range', ({ first, last }) => {
@@ -109,7 +110,7 @@ function boot() {
   });
   player.on('error', (err) => {
     console.warn('[replay] history failed', err);
-    toasts.show('Could not fetch that part of the history. Trying again…', { tone: 'error' });
+    toasts.show(gettext('Could not fetch that part of the history. Trying again…'), { tone: 'error' });
   });
 
   // ---- transcript ---------------------------------------------------------
@@ -119,7 +120,7 @@ function boot() {
       h('span', { class: 'msg__author' }, m.author_name || player.nameOf(m.author)),
       h('time', { class: 'msg__time' }, gameLabel(m.t ?? 0, player.clockInfo).replace(/^Day \d+ · /, ''))),
     h('p', { class: 'msg__text' }, m.text));
-  const empty = () => h('li', { class: 'chat__empty' }, 'Nothing has been said yet.');
+  const empty = () => h('li', { class: 'chat__empty' }, gettext('Nothing has been said yet.'));
   const addLines = (messages) => {
     const atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
     transcript.querySelector('.chat__empty')?.remove();
@@ -240,7 +241,7 @@ function boot() {
   for (const name of characters) {
     sprites.load(name).then(() => {
       spritesDone += 1;
-      loading.progress(spritesDone / steps, 'Waking the residents');
+      loading.progress(spritesDone / steps, gettext('Waking the residents'));
     });
   }
   const params = new URLSearchParams(location.search);
@@ -262,7 +263,7 @@ function boot() {
     if (params.get('paused') == null) player.play();
   }).catch((err) => {
     console.error('[replay] failed to start', err);
-    loading.fail('The replay could not be loaded. Try reloading the page.');
+    loading.fail(gettext('The replay could not be loaded. Try reloading the page.'));
   });
 }
 

@@ -7,6 +7,7 @@
 import { Emitter } from './emitter.js';
 import { WorldClock } from './clock.js';
 import { positionAt } from './path.js';
+import { gettext } from './i18n.js';
 
 const BUBBLE_MS = 6500;
 const TYPING_MS = 4000;
@@ -66,7 +67,7 @@ export class Store extends Emitter {
   }
 
   nameOf(id) {
-    return this.players.get(id)?.name ?? 'someone';
+    return this.players.get(id)?.name ?? gettext('someone');
   }
 
   // ---- frames -------------------------------------------------------------
@@ -134,6 +135,15 @@ export class Store extends Emitter {
         this.emit('roster');
         break;
       }
+      case 'player_updated': {
+        // An operator renamed or re-dressed someone: keep where they are and where they walk.
+        const p = this.players.get(ev.player?.id);
+        if (!p) break;
+        const { x, y, path, t0, speed, facing, ...profile } = ev.player;
+        Object.assign(p, profile);
+        this.emit('roster');
+        break;
+      }
       case 'player_left': {
         const id = idOf(ev.player);
         this.players.delete(id);
@@ -164,10 +174,23 @@ export class Store extends Emitter {
         this.emit('roster');
         break;
       }
+      case 'conversation_joined': {
+        // Someone walked up to a conversation under way: the object lists everyone now.
+        const c = this.#upsertConversation(ev.conversation);
+        this.#linkPlayers(c);
+        this.emit('conversation', c);
+        this.emit('roster');
+        break;
+      }
       case 'conversation_left': {
         const c = this.#upsertConversation(ev.conversation);
         const who = idOf(ev.player);
         c.left = [...(c.left || []), who];
+        if (Array.isArray(ev.participants) && ev.participants.length >= 2) {
+          // A group goes on without them; the first two stand in for inviter and invitee.
+          c.participants = ev.participants;
+          [c.inviter, c.invitee] = ev.participants;
+        }
         const p = this.players.get(who);
         if (p && p.conversation === c.id) p.conversation = null;
         this.emit('conversation', c);

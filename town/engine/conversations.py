@@ -1,7 +1,13 @@
-"""Conversation rules: invite, accept or decline, walk together, talk, end, cool down."""
+"""Conversation rules: invite, accept or decline, walk together, talk, join, leave, end.
+
+Two people start a conversation; others may walk up and join an active one (a group, up to
+MAX_PARTICIPANTS). Among residents the engine holds "the floor": at most one resident is
+asked for a reply at a time, chosen by `floor_holder`; humans may speak whenever they like.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
@@ -11,12 +17,16 @@ from .movement import current_tile, facing_towards
 if TYPE_CHECKING:
     from .world import World
 
+Tile = tuple[int, int]
+
 INVITED, WALKING, ACTIVE, ENDED = "invited", "walking", "active", "ended"
+MAX_PARTICIPANTS = 6  # a group beyond this is a crowd, not a conversation
+JOIN_DISTANCE = 3  # Manhattan tiles from any participant to join (and to stay in a group)
 
 
 @dataclass
 class Conversation:
-    """Two characters talking (or about to), inviter first."""
+    """Characters talking (or about to): inviter and invitee first, then those who joined."""
 
     id: str
     inviter: str
@@ -29,15 +39,29 @@ class Conversation:
     last_author: str | None = None
     last_t: int = 0  # last message or start, for the idle rule
     messages: list[dict] = field(default_factory=list)  # the most recent few, for minds
+    # Defaults keep snapshots from before group conversations loadable.
+    joined: list[str] = field(default_factory=list)  # participants after the first two
+    spoke: dict[str, int] = field(default_factory=dict)  # player -> message_count at their last
 
     @property
     def participants(self) -> list[str]:
-        """Player ids, inviter first."""
-        return [self.inviter, self.invitee]
+        """Player ids, inviter first, then invitee, then joiners in order."""
+        return [self.inviter, self.invitee, *self.joined]
+
+    @property
+    def group(self) -> bool:
+        """Three or more people: the group rules (floor, leaving one by one) apply."""
+        return len(self.joined) > 0
 
     def other(self, player_id: str) -> str:
-        """The participant who is not player_id."""
+        """The participant who is not player_id (two-person conversations)."""
         return self.invitee if player_id == self.inviter else self.inviter
+
+    def drop(self, player_id: str) -> None:
+        """Remove one participant of a group; the first two remaining become inviter/invitee."""
+        rest = [p for p in self.participants if p != player_id]
+        self.inviter, self.invitee, self.joined = rest[0], rest[1], rest[2:]
+        self.spoke.pop(player_id, None)
 
     def public(self) -> dict:
         """The conversation object of the protocol."""
@@ -76,7 +100,7 @@ def find(world: World, conversation_id: object) -> Conversation:
 
 def _participant(conv: Conversation, actor: str) -> None:
     """Refuse anyone who is not in the conversation."""
-    if actor not in (conv.inviter, conv.invitee):
+    if actor not in conv.participants:
         raise InputRefused("forbidden", "you are not part of this conversation")
 
 
@@ -139,6 +163,7 @@ def say(world: World, actor: str, conversation_id: object, text: object, now: in
     message_id = world.next_id("m")
     conv.message_count += 1
     conv.last_author, conv.last_t = actor, now
+    conv.spoke[actor] = conv.message_count
     name = world.players[actor].name
     conv.messages.append({"id": message_id, "author": actor, "name": name, "text": text, "t": now})
     del conv.messages[: -world.config.recent_messages]
@@ -166,22 +191,68 @@ def typing(world: World, actor: str, conversation_id: object, now: int) -> list[
     return [{"kind": "typing", "t": now, "conversation": conv.id, "player": actor}]
 
 
+def join(world: World, actor: str, conversation_id: object, now: int) -> list[dict]:
+    """Walk up to an active conversation and join it."""
+    conv = find(world, conversation_id)
+    player = world.players[actor]
+    if actor in conv.participants:
+        raise InputRefused("conflict", "you are already in this conversation")
+    if player.conversation is not None:
+        raise InputRefused("conflict", "you are already in a conversation")
+    if conv.status != ACTIVE:
+        raise InputRefused("conflict", "you can only join a conversation that is under way")
+    if len(conv.participants) >= MAX_PARTICIPANTS:
+        raise InputRefused("conflict", f"the conversation is full ({MAX_PARTICIPANTS} people)")
+    here = current_tile(player, now)
+    if not _near_any(world, conv.participants, here, JOIN_DISTANCE, now):
+        raise InputRefused("conflict", "walk closer to join that conversation")
+    events = world.halt(player, now)
+    player.pending_move = None  # a queued errand must not walk them out of the talk
+    nearest = min(
+        (current_tile(world.players[p], now) for p in conv.participants),
+        key=lambda t: abs(t[0] - here[0]) + abs(t[1] - here[1]),
+    )
+    player.facing = facing_towards(here, nearest, player.facing)
+    conv.joined.append(actor)
+    conv.last_t = now  # a newcomer gets a full idle period to say hello
+    player.conversation = conv.id
+    events.append(
+        {"kind": "conversation_joined", "t": now, "conversation": conv.public(), "player": actor}
+    )
+    return events
+
+
 def leave(world: World, actor: str, conversation_id: object, now: int) -> list[dict]:
-    """A participant walks out, which ends a two-person conversation."""
+    """A participant walks out: a group goes on without them, a pair ends."""
     conv = find(world, conversation_id)
     _participant(conv, actor)
-    return end(world, conv, "left", now, leaver=actor)
+    if len(conv.participants) <= 2:
+        return end(world, conv, "left", now, leaver=actor)
+    conv.drop(actor)
+    player = world.players.get(actor)
+    if player is not None:
+        player.conversation = None
+        player.idle_since = now
+    return [_left_event(conv, actor, now)]
+
+
+def _left_event(conv: Conversation, leaver: str, now: int) -> dict:
+    return {
+        "kind": "conversation_left",
+        "t": now,
+        "conversation": conv.id,
+        "player": leaver,
+        "participants": [p for p in conv.participants if p != leaver],
+    }
 
 
 def end(
     world: World, conv: Conversation, reason: str, now: int, leaver: str | None = None
 ) -> list[dict]:
-    """Close the conversation, free both players and start the pair's cooldown."""
+    """Close the conversation, free everyone in it and start the cooldown of every pair."""
     events = []
     if leaver is not None:
-        events.append(
-            {"kind": "conversation_left", "t": now, "conversation": conv.id, "player": leaver}
-        )
+        events.append(_left_event(conv, leaver, now))
     events.append(
         {
             "kind": "conversation_ended",
@@ -199,9 +270,10 @@ def end(
         if player is not None and player.conversation == conv.id:
             player.conversation = None
             player.idle_since = now
-    world.cooldowns[pair_key(conv.inviter, conv.invitee)] = (
-        now + world.config.conversation_cooldown_ms
-    )
+    people = conv.participants
+    for i, a in enumerate(people):
+        for b in people[i + 1 :]:
+            world.cooldowns[pair_key(a, b)] = now + world.config.conversation_cooldown_ms
     return events
 
 
@@ -264,9 +336,77 @@ def step(world: World, now: int) -> list[dict]:
 
 
 def is_turn(conv: Conversation, player_id: str) -> bool:
-    """Whether player_id should speak next: after the other, or first as the inviter."""
+    """Whether player_id should speak next in a pair: after the other, or first as the inviter."""
     if conv.status != ACTIVE:
         return False
     if conv.last_author is None:
         return player_id == conv.inviter
     return conv.last_author != player_id
+
+
+def should_reply(world: World, conv: Conversation, agent_id: str) -> bool:
+    """Whether the engine should ask this resident for its next line now."""
+    if not conv.group:
+        return is_turn(conv, agent_id)
+    return conv.status == ACTIVE and floor_holder(world, conv) == agent_id
+
+
+def floor_holder(world: World, conv: Conversation) -> str | None:
+    """The one resident of a group who may be asked to speak: whoever is already being asked
+    (the floor is kept until they answer or the request lapses), else `next_speaker`."""
+    for pid in conv.participants:
+        req = world.requests.get(pid)
+        if req is not None and req["kind"] == "reply" and req.get("conversation") == conv.id:
+            return pid
+    return next_speaker(world, conv)
+
+
+def next_speaker(world: World, conv: Conversation) -> str | None:
+    """The resident to ask after the last message: one addressed by name, else the one who
+    spoke least recently; never the last author. None when the last message addresses only
+    humans (they answer), or nobody has spoken and the inviter is human (they start)."""
+    residents = [
+        p for p in conv.participants if p != conv.last_author and world.players[p].kind == "agent"
+    ]
+    if conv.last_author is None:
+        return conv.inviter if conv.inviter in residents else None
+    if not residents:
+        return None
+    last = conv.messages[-1]["text"] if conv.messages else ""
+    others = [p for p in conv.participants if p != conv.last_author]
+    named = addressed(last, {p: world.players[p].name for p in others})
+    if named:
+        return named[0] if named[0] in residents else None
+    order = {p: n for n, p in enumerate(conv.participants)}
+    return min(residents, key=lambda p: (conv.spoke.get(p, 0), order[p]))
+
+
+def addressed(text: str, names: dict[str, str]) -> list[str]:
+    """Ids whose name (full or first) appears as a word in text, in order of appearance."""
+    found = []
+    for pid, name in names.items():
+        forms = {name, name.split(" ")[0]} - {""}
+        where = [m.start() for f in forms for m in re.finditer(_word(f), text, re.IGNORECASE)]
+        if where:
+            found.append((min(where), pid))
+    return [pid for _, pid in sorted(found)]
+
+
+def _word(name: str) -> str:
+    return rf"(?<!\w){re.escape(name)}(?!\w)"
+
+
+def within_reach(world: World, conv: Conversation, player_id: str, tile: Tile, now: int) -> bool:
+    """Whether standing on `tile` keeps player_id in the conversation (close to someone in it)."""
+    reach = world.config.conversation_distance
+    if conv.group:
+        reach = max(reach, JOIN_DISTANCE)
+    return _near_any(world, [p for p in conv.participants if p != player_id], tile, reach, now)
+
+
+def _near_any(world: World, among: list[str], tile: Tile, reach: int, now: int) -> bool:
+    for pid in among:
+        ox, oy = current_tile(world.players[pid], now)
+        if abs(tile[0] - ox) + abs(tile[1] - oy) <= reach:
+            return True
+    return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .conversations import INVITED, is_turn, pair_key
+from .conversations import ACTIVE, INVITED, JOIN_DISTANCE, MAX_PARTICIPANTS, pair_key, should_reply
 from .movement import Player, current_tile
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ def wanted(world: World, agent: Player, now: int) -> tuple[str, str | None] | No
             return None
         if conv.status == INVITED and conv.invitee == agent.id:
             return ("invite", conv.id)
-        if is_turn(conv, agent.id):
+        if should_reply(world, conv, agent.id):
             return ("reply", conv.id)
         return None
     if agent.path or agent.pending_move or now < agent.quiet_until:
@@ -92,13 +92,17 @@ def _issue(
         context["nearby"] = _nearby(world, agent, x, y, now, cells)
     else:
         conv = world.conversations[conversation]
-        other = world.players[conv.other(agent.id)]
         context["conversation"] = conv.id
         if kind == "invite":
+            other = world.players[conv.inviter]
             context["inviter"] = other.id
             context["inviter_name"] = other.name
         else:
-            context["others"] = [{"id": other.id, "name": other.name, "kind": other.kind}]
+            # The last speaker first: the one a reply most likely answers (and names).
+            ids = [p for p in conv.participants if p != agent.id]
+            ids.sort(key=lambda p: p != conv.last_author)
+            others = [world.players[p] for p in ids]
+            context["others"] = [{"id": o.id, "name": o.name, "kind": o.kind} for o in others]
             context["messages"] = [
                 {"author": m["author"], "name": m["name"], "text": m["text"]} for m in conv.messages
             ]
@@ -141,7 +145,7 @@ def _nearby(
 def _seen(world: World, agent: Player, pid: str, d: int, ox: int, oy: int, now: int) -> dict:
     """What an agent perceives of another player."""
     other = world.players[pid]
-    return {
+    seen = {
         "id": other.id,
         "name": other.name,
         "kind": other.kind,
@@ -151,3 +155,13 @@ def _seen(world: World, agent: Player, pid: str, d: int, ox: int, oy: int, now: 
         "in_conversation": other.conversation is not None,
         "cooldown": world.cooldowns.get(pair_key(agent.id, other.id), 0) > now,
     }
+    conv = world.conversations.get(other.conversation or "")
+    if conv is not None:
+        seen["conversation"] = conv.id
+        seen["joinable"] = (
+            conv.status == ACTIVE
+            and len(conv.participants) < MAX_PARTICIPANTS
+            and d <= JOIN_DISTANCE
+            and agent.conversation is None
+        )
+    return seen

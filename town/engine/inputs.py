@@ -52,8 +52,7 @@ def leave(world: World, actor: str, inp: dict, now: int) -> list[dict]:
     player = world.players[actor]
     events: list[dict] = []
     if player.conversation in world.conversations:
-        conv = world.conversations[player.conversation]
-        events += conversations.end(world, conv, "left", now, leaver=actor)
+        events += conversations.leave(world, actor, player.conversation, now)
     decisions.close(world, actor)
     if player.path is None:
         world.unmark_standing(player)
@@ -117,6 +116,11 @@ def typing(world: World, actor: str, inp: dict, now: int) -> list[dict]:
     return conversations.typing(world, actor, inp.get("conversation"), now)
 
 
+def join_conversation(world: World, actor: str, inp: dict, now: int) -> list[dict]:
+    """Join an active conversation nearby."""
+    return conversations.join(world, actor, inp.get("conversation"), now)
+
+
 def leave_conversation(world: World, actor: str, inp: dict, now: int) -> list[dict]:
     """End my part in a conversation."""
     return conversations.leave(world, actor, inp.get("conversation"), now)
@@ -133,6 +137,27 @@ def set_activity(world: World, actor: str, inp: dict, now: int) -> list[dict]:
     return world.set_activity_text(player, text, now)
 
 
+def update_player(world: World, actor: str, inp: dict, now: int) -> list[dict]:
+    """Change a character's name, sprite or profile in place (operators editing residents)."""
+    player = world.players[actor]
+    changes = {}
+    for field, limit in (("name", _MAX_NAME), ("character", _MAX_NAME)):
+        if inp.get(field) is not None:
+            changes[field] = _text(inp[field], field, limit)
+            if not changes[field]:
+                raise InputRefused("invalid", f"{field} must not be empty")
+    for field in ("description", "identity"):
+        if inp.get(field) is not None:
+            changes[field] = _text(inp[field], field, _MAX_PROFILE)
+    changes = {k: v for k, v in changes.items() if getattr(player, k) != v}
+    player.quiet_until = min(player.quiet_until, now)  # a changed mind is asked again soon
+    if not changes:
+        return []
+    for field, value in changes.items():
+        setattr(player, field, value)
+    return [{"kind": "player_updated", "t": now, "player": public_player(player, now)}]
+
+
 HANDLERS: dict[str, Callable[[World, str, dict, int], list[dict]]] = {
     "join": join,
     "leave": leave,
@@ -142,8 +167,10 @@ HANDLERS: dict[str, Callable[[World, str, dict, int], list[dict]]] = {
     "decline": decline,
     "say": say,
     "typing": typing,
+    "join_conversation": join_conversation,
     "leave_conversation": leave_conversation,
     "set_activity": set_activity,
+    "update_player": update_player,
 }
 
 

@@ -289,8 +289,7 @@ class World:
         conv = self.conversations.get(player.conversation or "")
         if conv is None or conv.status not in (WALKING, ACTIVE):
             return []
-        ox, oy = current_tile(self.players[conv.other(player.id)], now)
-        if abs(target[0] - ox) + abs(target[1] - oy) <= self.config.conversation_distance:
+        if conversations.within_reach(self, conv, player.id, target, now):
             return []
         return conversations.leave(self, player.id, conv.id, now)
 

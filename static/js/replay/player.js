@@ -5,6 +5,7 @@
 // 'message' (message event, as played), 'error' (Error).
 import { Emitter } from '../emitter.js';
 import { WorldClock } from '../clock.js';
+import { gettext, fmt } from '../i18n.js';
 
 export const SPEEDS = [1, 2, 4, 8, 16, 32];
 const CHUNK_MS = 5 * 60_000; // world time fetched per page ahead of the playhead
@@ -200,7 +201,9 @@ export class ReplayPlayer extends Emitter {
     }
     if (due.length) {
       for (const ev of due) {
-        if (ev.kind === 'player_joined' && ev.player) this.names.set(ev.player.id, ev.player.name);
+        if ((ev.kind === 'player_joined' || ev.kind === 'player_updated') && ev.player) {
+          this.names.set(ev.player.id, ev.player.name);
+        }
       }
       this.store.applyEvents(due);
       for (const ev of due) if (ev.kind === 'message') this.emit('message', ev);
@@ -248,7 +251,8 @@ export function gameLabel(t, clock = {}) {
   const total = c.minute_of_day + ((Math.max(0, t) / 60000) * c.time_rate);
   const day = 1 + Math.floor(total / 1440);
   const m = Math.floor(total % 1440);
-  return `Day ${day} · ${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+  const time = `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+  return fmt(gettext('Day %(day)s · %(time)s'), { day, time });
 }
 
 /** World time as h:mm:ss. */

@@ -1,6 +1,7 @@
 // Town notices: every page shows them; staff can make one from the HUD.
 import { $ } from './dom.js';
 import { Dialog } from './dialog.js';
+import { gettext, ngettext, fmt } from '../i18n.js';
 
 function csrfToken() {
   const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -11,7 +12,7 @@ export class Announcements {
   constructor({ store, config, banners, toasts }) {
     Object.assign(this, { store, config, banners, toasts });
     store.on('announcement', (ev) => {
-      banners.set(`notice-${ev.t}`, `Town notice: ${ev.text}`, { tone: 'info', dismissible: true });
+      banners.set(`notice-${ev.t}`, fmt(gettext('Town notice: %(text)s'), { text: ev.text }), { tone: 'info', dismissible: true });
     });
     if (!config.user?.is_staff || !config.announce_url) return;
     this.button = $('announce');
@@ -34,11 +35,11 @@ export class Announcements {
   async #send() {
     const text = this.text.value.trim();
     if (!text) {
-      this.error.textContent = 'Write what the town should hear.';
+      this.error.textContent = gettext('Write what the town should hear.');
       return;
     }
     this.submit.disabled = true;
-    this.submit.textContent = 'Announcing…';
+    this.submit.textContent = gettext('Announcing…');
     try {
       const res = await fetch(this.config.announce_url, {
         method: 'POST',
@@ -50,12 +51,12 @@ export class Announcements {
       if (!res.ok) throw new Error(data.error || `HTTP ${res.status}`);
       this.text.value = '';
       this.dialog.close();
-      this.toasts.show(`Announced — ${data.residents} residents heard it.`);
+      this.toasts.show(fmt(ngettext('Announced — %(count)s resident heard it.', 'Announced — %(count)s residents heard it.', data.residents), { count: data.residents }));
     } catch (err) {
       this.error.textContent = String(err.message || err);
     } finally {
       this.submit.disabled = false;
-      this.submit.textContent = 'Announce';
+      this.submit.textContent = gettext('Announce');
     }
   }
 }

@@ -1,5 +1,6 @@
 // Persistent notices across the top of the stage: frozen, archived, reconnecting, offline mind.
 import { h } from './dom.js';
+import { gettext } from '../i18n.js';
 
 export class Banners {
   constructor(root) {
@@ -21,7 +22,7 @@ export class Banners {
       el.append(h('button', {
         type: 'button',
         class: 'banner__close',
-        'aria-label': 'Dismiss',
+        'aria-label': gettext('Dismiss'),
         testid: `banner-${kind}-dismiss`,
         onclick: () => {
           this.dismissed.add(kind);

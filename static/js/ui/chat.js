@@ -1,7 +1,17 @@
-// The conversation panel: status, messages (with older history on scroll), typing, composer.
+// The conversation panel: who is in it, status, messages (with older history on scroll),
+// typing, composer. Conversations may be groups: everyone is listed, each in their colour.
 import { h, clockTime, listNames, $ } from './dom.js';
+import { gettext, fmt } from '../i18n.js';
 
 const MAX = 500;
+
+/** A stable colour per character (names and message authors): dark on the light message
+ * bubbles, light (`lightness` 75) on the dark panel. */
+export function colourOf(id, lightness = 36) {
+  let hash = 0;
+  for (const ch of String(id)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+  return `hsl(${hash % 360}, 55%, ${lightness}%)`;
+}
 
 export class Chat {
   constructor({ store, commands, config, toasts, onShow }) {
@@ -17,6 +27,11 @@ export class Chat {
     this.send = $('chat-send');
     this.leave = $('chat-leave');
     this.closeBtn = $('chat-close');
+    // Who is in the conversation: built here so the page template needs no change.
+    this.people = h('ul', { class: 'chat__people', testid: 'chat-participants', 'aria-label': gettext('In this conversation') });
+    // Styled through the CSSOM: the page's CSP refuses inline style attributes.
+    Object.assign(this.people.style, { listStyle: 'none', margin: '0', padding: '4px 12px 0', display: 'none', flexWrap: 'wrap', gap: '4px 12px', fontSize: '12.5px' });
+    this.el.querySelector('.chat__head')?.after(this.people);
     this.cid = null; // conversation on screen
     this.rendered = new Map(); // message id -> li
     this.loadingOlder = false;
@@ -58,8 +73,32 @@ export class Chat {
     return (c.participants || []).filter((id) => id !== this.store.you.player);
   }
 
+  /** I walked out of a group that goes on without me. */
+  #gone(c) {
+    return c.status !== 'ended' && c.status !== 'invited' && !(c.participants || []).includes(this.store.you.player);
+  }
+
+  #renderPeople(c) {
+    const me = this.store.you.player;
+    const ids = c.status === 'ended' || this.#gone(c) ? [] : c.participants || [];
+    const key = ids.map((id) => `${id}:${this.store.nameOf(id)}`).join('|');
+    if (this.people.dataset.key === key) return;
+    this.people.dataset.key = key;
+    this.people.style.display = ids.length < 3 ? 'none' : 'flex'; // a pair is named in the title
+    this.people.replaceChildren(...ids.map((id) => {
+      const li = h('li', { dataset: { player: id } }, h('span', { 'aria-hidden': 'true' }, '● '), id === me ? gettext('You') : this.store.nameOf(id));
+      li.style.color = colourOf(id, 75);
+      return li;
+    }));
+  }
+
   #otherNames(c) {
     return listNames(this.#others(c).map((id) => this.store.nameOf(id)));
+  }
+
+  /** Is anyone else in it whose name we know? (Else the title is just "Conversation".) */
+  #knowsOthers(c) {
+    return this.#others(c).some((id) => this.store.players.get(id)?.name);
   }
 
   update(resync = false) {
@@ -77,24 +116,32 @@ export class Chat {
       return;
     }
     const names = this.#otherNames(c);
-    this.title.textContent = names === 'someone' ? 'Conversation' : `With ${names}`;
-    const state = c.status;
+    this.title.textContent = this.#knowsOthers(c) ? fmt(gettext('With %(names)s'), { names }) : gettext('Conversation');
+    const gone = this.#gone(c);
+    const state = gone ? 'ended' : c.status;
+    this.#renderPeople(c);
     const iAmInviter = c.inviter === this.store.you.player;
     const status = {
-      invited: iAmInviter ? `Waiting for ${names} to answer…` : `${this.store.nameOf(c.inviter)} invited you.`,
-      walking: `Walking over to meet ${names}…`,
-      active: `Talking with ${names}`,
-      ended: c.reason === 'declined' ? `${names} can’t talk right now.` : 'Conversation ended.',
+      invited: iAmInviter
+        ? fmt(gettext('Waiting for %(names)s to answer…'), { names })
+        : fmt(gettext('%(name)s invited you.'), { name: this.store.nameOf(c.inviter) }),
+      walking: fmt(gettext('Walking over to meet %(names)s…'), { names }),
+      active: fmt(gettext('Talking with %(names)s'), { names }),
+      ended: gone
+        ? gettext('You left the conversation.')
+        : c.reason === 'declined' ? fmt(gettext('%(names)s can’t talk right now.'), { names }) : gettext('Conversation ended.'),
     }[state] || state;
     this.status.textContent = status;
     this.el.dataset.state = state;
     const open = state !== 'ended';
     this.leave.hidden = !open;
-    this.leave.textContent = state === 'invited' ? 'Cancel' : 'Leave';
+    this.leave.textContent = state === 'invited' ? gettext('Cancel') : gettext('Leave');
     this.closeBtn.hidden = open;
     this.input.disabled = state !== 'active';
     this.send.disabled = state !== 'active';
-    this.input.placeholder = state === 'active' ? `Say something to ${names}…` : state === 'ended' ? 'This conversation is over.' : 'You can talk once you meet.';
+    this.input.placeholder = state === 'active'
+      ? fmt(gettext('Say something to %(names)s…'), { names })
+      : state === 'ended' ? gettext('This conversation is over.') : gettext('You can talk once you meet.');
     if (state === 'active' && this._lastState !== 'active') {
       const a = document.activeElement;
       if (!a || !/^(INPUT|TEXTAREA)$/.test(a.tagName)) this.input.focus({ preventScroll: true });
@@ -139,7 +186,7 @@ export class Chat {
       prev = li;
     }
     if (!msgs.length) {
-      this.log.replaceChildren(h('li', { class: 'chat__empty' }, 'No messages yet. Say hello!'));
+      this.log.replaceChildren(h('li', { class: 'chat__empty' }, gettext('No messages yet. Say hello!')));
       this.rendered.clear();
     } else {
       this.log.querySelector('.chat__empty')?.remove();
@@ -153,16 +200,23 @@ export class Chat {
     const author = m.author_name || this.store.nameOf(m.author);
     const human = this.store.players.get(m.author)?.kind === 'human';
     return h('li', { class: `msg${mine ? ' msg--mine' : ''}${human ? ' msg--human' : ''}`, dataset: { id: m.id } },
-      h('div', { class: 'msg__meta' }, h('span', { class: 'msg__author' }, mine ? 'You' : author), h('time', { class: 'msg__time', datetime: m.created || '' }, clockTime(m.created))),
+      h('div', { class: 'msg__meta' }, this.#author(m, mine ? gettext('You') : author, mine), h('time', { class: 'msg__time', datetime: m.created || '' }, clockTime(m.created))),
       h('p', { class: 'msg__text' }, m.text));
+  }
+
+  #author(m, name, mine) {
+    const el = h('span', { class: 'msg__author' }, name);
+    if (!mine) el.style.color = colourOf(m.author);
+    return el;
   }
 
   #renderTyping() {
     if (this.cid == null) return;
     const c = this.store.conversations.get(this.cid);
     const now = performance.now();
-    const who = c && c.status !== 'ended' ? this.#others(c).filter((id) => this.store.isTyping(id, now)) : [];
-    const text = who.length ? `${listNames(who.map((id) => this.store.nameOf(id)))} ${who.length > 1 ? 'are' : 'is'} typing…` : '';
+    const who = c && c.status !== 'ended' && !this.#gone(c) ? this.#others(c).filter((id) => this.store.isTyping(id, now)) : [];
+    const names = listNames(who.map((id) => this.store.nameOf(id)));
+    const text = who.length ? fmt(who.length > 1 ? gettext('%(names)s are typing…') : gettext('%(names)s is typing…'), { names }) : '';
     if (this.typingLine.textContent !== text) this.typingLine.textContent = text;
   }
 
@@ -176,7 +230,7 @@ export class Chat {
     const text = this.input.value.trim();
     if (!text || this.cid == null || this.input.disabled) return;
     if (text.length > MAX) {
-      this.toasts.show(`Messages can be up to ${MAX} characters.`, { tone: 'error' });
+      this.toasts.show(fmt(gettext('Messages can be up to %(max)s characters.'), { max: MAX }), { tone: 'error' });
       return;
     }
     this.commands.say(this.cid, text, (reply) => {

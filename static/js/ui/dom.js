@@ -1,4 +1,5 @@
 // DOM helpers. Text always goes in as text nodes: never innerHTML with town data.
+import { gettext, ngettext, fmt } from '../i18n.js';
 
 /**
  * h('button', {class: 'btn', testid: 'x', onclick: fn, 'aria-label': '…'}, 'Label', child)
@@ -31,13 +32,13 @@ export function timeAgo(iso) {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return '';
   const s = Math.round((Date.now() - t) / 1000);
-  if (s < 45) return 'just now';
+  if (s < 45) return gettext('just now');
   const m = Math.round(s / 60);
-  if (m < 60) return `${m} min ago`;
+  if (m < 60) return fmt(gettext('%(count)s min ago'), { count: m });
   const hr = Math.round(m / 60);
-  if (hr < 24) return `${hr} h ago`;
+  if (hr < 24) return fmt(gettext('%(count)s h ago'), { count: hr });
   const d = Math.round(hr / 24);
-  return d === 1 ? 'yesterday' : `${d} days ago`;
+  return d === 1 ? gettext('yesterday') : fmt(ngettext('%(count)s day ago', '%(count)s days ago', d), { count: d });
 }
 
 export function clockTime(iso) {
@@ -49,8 +50,8 @@ export function clockTime(iso) {
 /** Names joined for people: "Ada", "Ada and Bo", "Ada, Bo and Cy". */
 export function listNames(names) {
   const n = names.filter(Boolean);
-  if (n.length <= 1) return n[0] ?? 'someone';
-  return `${n.slice(0, -1).join(', ')} and ${n.at(-1)}`;
+  if (n.length <= 1) return n[0] ?? gettext('someone');
+  return fmt(gettext('%(names)s and %(last)s'), { names: n.slice(0, -1).join(', '), last: n.at(-1) });
 }
 
 /** "Signed in as …" and friends float over the map: let them go after a few seconds. */

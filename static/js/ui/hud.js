@@ -1,6 +1,7 @@
 // Heads-up bits over the map: clock, world name, zoom and centre buttons, staff freeze,
 // area label, loading overlay, and the phone "people" toggle.
 import { $ } from './dom.js';
+import { gettext } from '../i18n.js';
 import { ZOOM_LEVELS } from '../camera.js';
 
 export class Hud {
@@ -79,8 +80,8 @@ export class Hud {
 
   #renderStatus() {
     const frozen = this.store.world?.status === 'frozen';
-    this.freeze.textContent = frozen ? 'Resume' : 'Freeze';
-    this.freeze.setAttribute('aria-label', frozen ? 'Resume the world' : 'Freeze the world');
+    this.freeze.textContent = frozen ? gettext('Resume') : gettext('Freeze');
+    this.freeze.setAttribute('aria-label', frozen ? gettext('Resume the world') : gettext('Freeze the world'));
     this.freeze.hidden = !this.config.user?.is_staff || this.store.world?.status === 'archived';
   }
 
@@ -92,7 +93,7 @@ export class Hud {
     const phase = c.daylight > 0.8 ? 'day' : c.daylight > 0.2 ? 'dusk' : 'night';
     if (this.sky.dataset.phase !== phase) {
       this.sky.dataset.phase = phase;
-      this.sky.title = phase;
+      this.sky.title = { day: gettext('day'), dusk: gettext('dusk'), night: gettext('night') }[phase];
     }
   }
 }
@@ -112,7 +113,7 @@ export class Loading {
   }
 
   done() {
-    this.progress(1, 'Welcome!');
+    this.progress(1, gettext('Welcome!'));
     this.root.classList.add('is-done');
     setTimeout(() => {
       this.root.hidden = true;

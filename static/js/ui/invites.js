@@ -1,5 +1,13 @@
 // "Ada would like to talk" — Accept / Decline, reachable by keyboard.
 import { h } from './dom.js';
+import { gettext } from '../i18n.js';
+
+/** A translated sentence with `%(name)s` in it, the name in <strong> (text nodes only). */
+function withStrongName(text, name) {
+  const at = text.indexOf('%(name)s');
+  if (at < 0) return [text];
+  return [text.slice(0, at), h('strong', {}, name), text.slice(at + '%(name)s'.length)].filter((part) => part !== '');
+}
 
 export class Invites {
   constructor({ root, store, commands }) {
@@ -20,21 +28,22 @@ export class Invites {
   show(c) {
     if (this.open.has(c.id)) return;
     const who = this.store.nameOf(c.inviter);
-    const title = h('p', { class: 'invite__title', id: `invite-${c.id}` }, h('strong', {}, who), ' would like to talk with you.');
+    const title = h('p', { class: 'invite__title', id: `invite-${c.id}` },
+      ...withStrongName(gettext('%(name)s would like to talk with you.'), who));
     const accept = h('button', {
       type: 'button', class: 'btn btn--primary btn--small', testid: 'invite-accept',
       onclick: () => {
         this.commands.accept(c.id);
         this.dismiss(c.id);
       },
-    }, 'Accept');
+    }, gettext('Accept'));
     const decline = h('button', {
       type: 'button', class: 'btn btn--ghost btn--small', testid: 'invite-decline',
       onclick: () => {
         this.commands.decline(c.id);
         this.dismiss(c.id);
       },
-    }, 'Decline');
+    }, gettext('Decline'));
     const el = h('div', {
       class: 'invite', role: 'alertdialog', 'aria-labelledby': `invite-${c.id}`, testid: 'invite',
     }, h('span', { class: 'invite__icon', 'aria-hidden': 'true' }), title, h('div', { class: 'invite__actions' }, decline, accept));

@@ -2,6 +2,7 @@
 import { h, $ } from './dom.js';
 import { Dialog } from './dialog.js';
 import { humanError } from './toasts.js';
+import { gettext, fmt } from '../i18n.js';
 
 export class Join {
   constructor({ config, store, commands, sprites, toasts }) {
@@ -37,12 +38,12 @@ export class Join {
     }
     if (!config.user) {
       this.cta.replaceChildren(h('div', { class: 'cta' },
-        h('a', { class: 'btn btn--primary btn--big', href: config.login_url, testid: 'join-button' }, 'Join the town'),
-        h('a', { class: 'cta__alt', href: config.signup_url }, 'New here? Create an account')));
+        h('a', { class: 'btn btn--primary btn--big', href: config.login_url, testid: 'join-button' }, gettext('Join the town')),
+        h('a', { class: 'cta__alt', href: config.signup_url }, gettext('New here? Create an account'))));
       return;
     }
     this.cta.replaceChildren(h('div', { class: 'cta' },
-      h('button', { type: 'button', class: 'btn btn--primary btn--big', testid: 'join-button', 'aria-haspopup': 'dialog', onclick: () => this.open() }, 'Join the town')));
+      h('button', { type: 'button', class: 'btn btn--primary btn--big', testid: 'join-button', 'aria-haspopup': 'dialog', onclick: () => this.open() }, gettext('Join the town'))));
   }
 
   open() {
@@ -81,7 +82,7 @@ export class Join {
     this.grid.replaceChildren(...this.options);
     const start = Math.max(0, chars.findIndex((c) => c.name === saved));
     if (chars.length) this.#choose(start, false);
-    else this.caption.textContent = 'No characters are available yet.';
+    else this.caption.textContent = gettext('No characters are available yet.');
   }
 
   #choose(i, focus) {
@@ -112,28 +113,28 @@ export class Join {
   #submit() {
     const name = this.name.value.trim().replace(/\s+/g, ' ');
     if (!name) {
-      this.error.textContent = 'Please choose a name.';
+      this.error.textContent = gettext('Please choose a name.');
       this.name.focus();
       return;
     }
     if (!this.choice) {
-      this.error.textContent = 'Please choose a look.';
+      this.error.textContent = gettext('Please choose a look.');
       return;
     }
     this.error.textContent = '';
     this.submit.disabled = true;
-    this.submit.textContent = 'Moving in…';
+    this.submit.textContent = gettext('Moving in…');
     localStorage.setItem('hearthvale.name', name);
     localStorage.setItem('hearthvale.character', this.choice);
     this.commands.join(name, this.choice, (reply) => {
       this.submit.disabled = false;
-      this.submit.textContent = 'Join the town';
+      this.submit.textContent = gettext('Join the town');
       if (reply.type === 'error') {
         this.error.textContent = humanError(reply);
         return;
       }
       this.dialog.close();
-      this.toasts.show(`Welcome to Hearthvale, ${name}!`, { tone: 'good' });
+      this.toasts.show(fmt(gettext('Welcome to Hearthvale, %(name)s!'), { name }), { tone: 'good' });
     });
   }
 }

@@ -1,4 +1,6 @@
 // Background music: starts after the first user gesture (autoplay rules); mute is remembered.
+import { gettext } from '../i18n.js';
+
 const KEY = 'hearthvale.muted';
 
 export class Music {
@@ -52,9 +54,9 @@ export class Music {
 
   #render() {
     this.button.setAttribute('aria-pressed', String(this.muted));
-    this.button.setAttribute('aria-label', this.muted ? 'Unmute music' : 'Mute music');
+    this.button.setAttribute('aria-label', this.muted ? gettext('Unmute music') : gettext('Mute music'));
     this.button.classList.toggle('is-off', this.muted);
     this.icon.textContent = this.muted ? '♪̸' : '♪';
-    this.button.title = this.store.music ? (this.muted ? 'Music off (M)' : 'Music on (M)') : 'No music today (M)';
+    this.button.title = this.store.music ? (this.muted ? gettext('Music off (M)') : gettext('Music on (M)')) : gettext('No music today (M)');
   }
 }

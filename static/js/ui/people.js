@@ -1,5 +1,6 @@
 // The "In town" list: real buttons, updated in place so keyboard focus survives updates.
 import { h } from './dom.js';
+import { gettext, fmt } from '../i18n.js';
 
 export function spriteThumb(sprites, character, size = 32) {
   const c = h('canvas', { class: 'thumb', width: 32, height: 32, 'aria-hidden': 'true' });
@@ -74,12 +75,13 @@ export class PeopleList {
       const row = this.#row(p);
       const human = p.kind === 'human';
       row.parts.name.textContent = p.name;
-      row.parts.tag.textContent = p.id === me ? 'you' : human ? 'visitor' : 'resident';
+      row.parts.tag.textContent = p.id === me ? gettext('you') : human ? gettext('visitor') : gettext('resident');
       row.parts.tag.className = `person__tag person__tag--${p.id === me ? 'me' : human ? 'human' : 'agent'}`;
       const talking = p.conversation != null;
-      row.parts.what.textContent = talking ? `talking${p.activity ? ` · ${p.activity}` : ''}` : p.activity || (human ? 'wandering about' : 'going about their day');
+      row.parts.what.textContent = talking ? `${gettext('talking')}${p.activity ? ` · ${p.activity}` : ''}` : p.activity || (human ? gettext('wandering about') : gettext('going about their day'));
       row.parts.what.classList.toggle('is-talking', talking);
-      row.button.setAttribute('aria-label', `${p.name}, ${row.parts.tag.textContent}${talking ? ', in a conversation' : ''}. ${p.activity || ''}`.trim());
+      const label = talking ? gettext('%(name)s, %(tag)s, in a conversation. %(activity)s') : gettext('%(name)s, %(tag)s. %(activity)s');
+      row.button.setAttribute('aria-label', fmt(label, { name: p.name, tag: row.parts.tag.textContent, activity: p.activity || '' }).trim());
       if (this.list.children[i] !== row.li) this.list.insertBefore(row.li, this.list.children[i] || null);
     });
     this.count.textContent = players.length ? `(${players.length})` : '';

@@ -1,25 +1,26 @@
 // Short-lived notes at the bottom of the stage, and human wording for server errors.
 import { h } from './dom.js';
+import { gettext, gettext_noop } from '../i18n.js';
 
 const ERRORS = {
-  rate_limited: 'Easy there — you are doing that a bit too fast.',
-  world_full: 'The town is full right now. Try again in a little while.',
-  world_frozen: 'The town is frozen for the moment. Nothing can change until it resumes.',
-  not_signed_in: 'Please sign in first.',
-  not_player: 'Join the town first to do that.',
-  forbidden: 'You are not allowed to do that.',
-  not_found: 'They are not here any more.',
-  conflict: 'That cannot happen right now — maybe they are busy.',
-  too_large: 'That was too long to send.',
-  invalid: 'That did not work.',
-  bad_json: 'Something went wrong talking to the town.',
-  unknown_type: 'The town did not understand that.',
+  rate_limited: gettext_noop('Easy there — you are doing that a bit too fast.'),
+  world_full: gettext_noop('The town is full right now. Try again in a little while.'),
+  world_frozen: gettext_noop('The town is frozen for the moment. Nothing can change until it resumes.'),
+  not_signed_in: gettext_noop('Please sign in first.'),
+  not_player: gettext_noop('Join the town first to do that.'),
+  forbidden: gettext_noop('You are not allowed to do that.'),
+  not_found: gettext_noop('They are not here any more.'),
+  conflict: gettext_noop('That cannot happen right now — maybe they are busy.'),
+  too_large: gettext_noop('That was too long to send.'),
+  invalid: gettext_noop('That did not work.'),
+  bad_json: gettext_noop('Something went wrong talking to the town.'),
+  unknown_type: gettext_noop('The town did not understand that.'),
 };
 
 export function humanError(err) {
-  const base = ERRORS[err.code];
+  const base = ERRORS[err.code] && gettext(ERRORS[err.code]);
   if (err.code === 'invalid' || err.code === 'conflict') return err.message ? `${base} (${err.message})` : base;
-  return base || err.message || 'Something went wrong.';
+  return base || err.message || gettext('Something went wrong.');
 }
 
 export class Toasts {

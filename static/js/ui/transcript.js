@@ -2,19 +2,20 @@
 // older pages when scrolling up or pressing "Earlier messages").
 import { h, clockTime } from './dom.js';
 import { Dialog } from './dialog.js';
+import { gettext, ngettext, fmt } from '../i18n.js';
 
 export class TranscriptDialog {
   constructor({ config, store }) {
     Object.assign(this, { config, store });
-    this.title = h('h2', { class: 'dialog__title', id: 'transcript-dialog-title' }, 'Conversation');
+    this.title = h('h2', { class: 'dialog__title', id: 'transcript-dialog-title' }, gettext('Conversation'));
     this.lead = h('p', { class: 'dialog__lead' });
-    this.earlier = h('button', { type: 'button', class: 'btn btn--ghost btn--small transcript__earlier', testid: 'transcript-earlier', hidden: true, onclick: () => this.#load() }, 'Earlier messages');
-    this.log = h('ol', { class: 'chat__log transcript__log', testid: 'transcript-messages', 'aria-label': 'Messages', tabindex: '0' });
+    this.earlier = h('button', { type: 'button', class: 'btn btn--ghost btn--small transcript__earlier', testid: 'transcript-earlier', hidden: true, onclick: () => this.#load() }, gettext('Earlier messages'));
+    this.log = h('ol', { class: 'chat__log transcript__log', testid: 'transcript-messages', 'aria-label': gettext('Messages'), tabindex: '0' });
     this.status = h('p', { class: 'transcript__status', role: 'status' });
     this.el = h('dialog', { class: 'dialog dialog--transcript', testid: 'transcript-dialog', 'aria-labelledby': 'transcript-dialog-title' },
       h('div', { class: 'dialog__body' },
         this.title, this.lead, this.earlier, this.log, this.status,
-        h('div', { class: 'dialog__actions' }, h('button', { type: 'button', class: 'btn btn--primary', 'data-close': '' }, 'Close'))));
+        h('div', { class: 'dialog__actions' }, h('button', { type: 'button', class: 'btn btn--primary', 'data-close': '' }, gettext('Close')))));
     document.body.append(this.el);
     this.dialog = new Dialog(this.el);
     this.cid = null;
@@ -31,8 +32,8 @@ export class TranscriptDialog {
     this.cid = conv.id;
     this.oldest = null;
     this.more = false;
-    this.title.textContent = `${ownerName} with ${(conv.with || []).join(', ') || 'someone'}`;
-    this.lead.textContent = conv.summary || (conv.messages != null ? `${conv.messages} messages` : '');
+    this.title.textContent = fmt(gettext('%(owner)s with %(others)s'), { owner: ownerName, others: (conv.with || []).join(', ') || gettext('someone') });
+    this.lead.textContent = conv.summary || (conv.messages != null ? fmt(ngettext('%(count)s message', '%(count)s messages', conv.messages), { count: conv.messages }) : '');
     this.log.replaceChildren();
     this.earlier.hidden = true;
     this.status.textContent = '';
@@ -46,7 +47,7 @@ export class TranscriptDialog {
     const url = new URL(this.config.messages_url.replace('{id}', encodeURIComponent(cid)), location.href);
     if (this.oldest) url.searchParams.set('before', this.oldest);
     this.loading = true;
-    this.status.textContent = 'Loading…';
+    this.status.textContent = gettext('Loading…');
     try {
       const res = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
@@ -61,9 +62,9 @@ export class TranscriptDialog {
       if (msgs.length) this.oldest = msgs[0].id;
       this.more = !!data.more && msgs.length > 0;
       this.earlier.hidden = !this.more;
-      this.status.textContent = this.log.children.length ? '' : 'No messages in this conversation.';
+      this.status.textContent = this.log.children.length ? '' : gettext('No messages in this conversation.');
     } catch (err) {
-      if (cid === this.cid) this.status.textContent = `Could not load the messages (${err.message}).`;
+      if (cid === this.cid) this.status.textContent = fmt(gettext('Could not load the messages (%(error)s).'), { error: err.message });
     } finally {
       this.loading = false;
     }

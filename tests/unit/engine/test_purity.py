@@ -5,7 +5,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-PURE = [*sorted((ROOT / "town" / "engine").glob("*.py")), ROOT / "agents" / "routine.py"]
+PURE = [
+    *sorted((ROOT / "town" / "engine").glob("*.py")),
+    ROOT / "agents" / "routine.py",
+    ROOT / "agents" / "phrases.py",
+]
+# Pure modules may import each other.
+PURE_MODULES = {"agents.phrases"}
 
 
 def runtime_imports(path: Path) -> set[str]:
@@ -18,7 +24,12 @@ def runtime_imports(path: Path) -> set[str]:
                 continue
             if isinstance(child, ast.Import):
                 found.update(alias.name.split(".")[0] for alias in child.names)
-            elif isinstance(child, ast.ImportFrom) and child.level == 0 and child.module:
+            elif (
+                isinstance(child, ast.ImportFrom)
+                and child.level == 0
+                and child.module
+                and child.module not in PURE_MODULES
+            ):
                 found.add(child.module.split(".")[0])
             visit(child)
 

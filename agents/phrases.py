@@ -1,0 +1,111 @@
+"""The offline minds' fixed phrases in the languages we ship besides English.
+
+English lives next to the code that uses it (agents/offline.py, agents/routine.py); this
+module holds the other languages, key by key. A key missing here falls back to English, so
+a new English template works in every world at once and gets translated when someone can.
+Pure: no Django, no I/O.
+"""
+
+from __future__ import annotations
+
+SPANISH: dict = {
+    "greetings": {
+        "morning": ["¡Buenos días, {other}!", "Buenos días, {other}. ¿Has dormido bien?"],
+        "afternoon": ["¡Buenas tardes, {other}!", "Hola, {other}, qué buena tarde hace, ¿verdad?"],
+        "evening": ["Buenas tardes, {other}.", "¡Hola, {other}! ¿Un día largo?"],
+        "night": ["¿Todavía despierto, {other}?", "Ah, hola, {other}, ¡qué tarde es!"],
+    },
+    "news": ["¿Te has enterado? {news}", "¿Sabes qué? {news}", "Una novedad: {news}"],
+    "recall": [
+        "Eso me recuerda algo: {memory}",
+        "Recuerdo esto: {memory}",
+        "Mmm, si no recuerdo mal: {memory}",
+    ],
+    "dont_know": [
+        "No estoy seguro, {other}. No recuerdo nada de eso.",
+        "Ni idea, me temo.",
+    ],
+    "small_talk": [
+        "Ando a lo mío ({activity}). ¿Y tú?",
+        "Qué bien se está en {place} esta {daypart}.",
+        "¿Alguna novedad por el pueblo, {other}?",
+        "Ya son las {time}; ¡cómo pasa el día!",
+        "Qué bien suena, {other}. Cuéntame más otro día.",
+    ],
+    "routine_small_talk": [
+        "Ando a lo mío ({activity}). ¿Y tú?",
+        "Qué bien se está en {place} esta {daypart}.",
+        "¿Has oído alguna novedad por el pueblo, {other}?",
+        "Ya son las {time}; ¡cómo pasa el día!",
+        "Quizá me pase por la plaza más tarde.",
+        "Qué bien suena, {other}. Cuéntame más otro día.",
+    ],
+    "farewells": [
+        "Tengo que irme ya. ¡Nos vemos, {other}!",
+        "Me ha gustado charlar, {other}. ¡Cuídate!",
+    ],
+    "take_care": "¡Cuídate, {other}!",
+    "farewell_openings": ("Tengo que irme", "Me ha gustado charlar", "adiós", "nos vemos"),
+    "dayparts": {"morning": "mañana", "afternoon": "tarde", "evening": "tarde", "night": "noche"},
+    "out_and_about": "de paseo",
+    "friend": "amigo",
+    "town": "el pueblo",
+    "someone": "alguien",
+    "talked_with": "Hablé con {others} ({when}).",
+    "heard": "{name} dijo: “{text}”",
+    "i_said": "Yo dije: “{text}”",
+    "when": "día {day}, {hour:02d}:{minute:02d}",
+    "interview_nothing": "Soy {name}. No recuerdo nada de eso.",
+    "interview": "Soy {name}. Esto es lo que recuerdo: {lines}",
+    "on_my_mind": "Últimamente pienso mucho en {name} ({n} recuerdos).",
+    "meeting": "quedar con {who} en {place}",
+    "plan": "Mi plan para el día {day}: {slots}",
+    "saw": "Vi a {who} en {place}.",
+    "saw_talking": "Vi a {who} hablando con alguien en {place}.",
+    "visitor": "{name} (de visita)",
+    "heading": "de camino a {place} ({activity})",
+    "pottering": "entretenerse en casa",
+    "passing_time": "pasar el rato",
+    "places": {
+        "park": "el parque",
+        "school": "la escuela",
+        "library": "la biblioteca",
+        "town_hall": "el ayuntamiento",
+        "workshop": "el taller",
+        "cafe": "el café",
+        "shop": "la tienda",
+        "plaza": "la plaza",
+        "town": "el pueblo",
+    },
+    "home": "casa de {name}",
+}
+
+CATALOGS: dict[str, dict] = {"es": SPANISH}
+
+
+def pick(language: str | None, key: str, english):
+    """The phrase `key` in `language`, or `english` when that language has none."""
+    return CATALOGS.get((language or "en").split("-")[0], {}).get(key, english)
+
+
+def place(area: str | None, language: str | None) -> str:
+    """An area id as words: `town_hall` → "town hall" (English, used after "the"), or with
+    its article in Spanish ("el ayuntamiento", "casa de Ada")."""
+    area = area or "town"
+    words = area.replace("_", " ")
+    places = pick(language, "places", None)
+    if places is None:
+        return words
+    if area in places:
+        return places[area]
+    if area.startswith("home_"):
+        return pick(language, "home", "{name}'s home").format(name=area[5:].capitalize())
+    return words
+
+
+def farewell_openings() -> tuple[str, ...]:
+    """Every shipped language's goodbyes (a resident may hear one in any language)."""
+    out: list[str] = []
+    for catalog in CATALOGS.values():
+        out.extend(catalog.get("farewell_openings", ()))
+    return tuple(out)
