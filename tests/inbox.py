@@ -65,3 +65,16 @@ async def wait_for(predicate, timeout: float, what: str = "condition") -> float:
             raise AssertionError(f"{what}: not within {timeout} s")
         await asyncio.sleep(0.1)
     return loop.time() - start
+
+
+async def eventually(read, timeout: float = 20.0):
+    """Poll a database read (run off the event loop) until it returns something truthy."""
+    from channels.db import database_sync_to_async
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        value = await database_sync_to_async(read)()
+        if value:
+            return value
+        await asyncio.sleep(0.3)
+    raise AssertionError("condition not met in time")

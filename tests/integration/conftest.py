@@ -7,6 +7,8 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 
+from agents import budget
+from tests.fakes.openai_server import FakeOpenAI
 from town import services
 from town.management.commands.runtown import run_roles
 
@@ -20,3 +22,14 @@ async def town():
     yield world
     stop.set()
     await asyncio.wait_for(roles, 20)
+
+
+@pytest.fixture
+def fake_model(settings):
+    """The fake OpenAI-compatible server, configured as the town's model provider."""
+    fake = FakeOpenAI().start()
+    settings.LLM_BASE_URL, settings.LLM_API_KEY = fake.url, "sk-test"
+    budget.reset()
+    yield fake
+    fake.stop()
+    budget.reset()

@@ -4,12 +4,12 @@ and a resident (the offline mind), messages in the same order for everyone, summ
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from channels.db import database_sync_to_async
 
 from agents.models import Memory
+from tests.inbox import eventually
 from tests.wsclient import Socket, make_user
 from town import services
 from town.management.commands.runtown import run_roles
@@ -34,16 +34,6 @@ async def group_town():
     yield world
     stop.set()
     await asyncio.wait_for(roles, 20)
-
-
-async def eventually(read, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await database_sync_to_async(read)()
-        if value:
-            return value
-        await asyncio.sleep(0.3)
-    raise AssertionError("condition not met in time")
 
 
 async def person(world_id: int, username: str, name: str) -> tuple[Socket, str]:

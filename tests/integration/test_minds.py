@@ -4,14 +4,13 @@ the fake OpenAI-compatible server standing in for the model provider."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from channels.db import database_sync_to_async
 
 from agents import budget, services
 from agents.models import Memory, ModelCall
-from tests.fakes.openai_server import FakeOpenAI
+from tests.inbox import eventually
 from tests.wsclient import Socket, make_user
 from town import services as town_services
 from town.management.commands.runtown import run_roles
@@ -27,30 +26,15 @@ def fresh_world():
 
 
 @pytest.fixture
-async def minds_town(settings):
+async def minds_town(settings, fake_model):
     """A world whose residents think through the fake model; engine + worker in this loop."""
-    fake = FakeOpenAI().start()
-    settings.LLM_BASE_URL, settings.LLM_API_KEY = fake.url, "sk-test"
     settings.LLM_TIMEOUT = 1.0
-    budget.reset()
     world = await database_sync_to_async(fresh_world)()
     stop = asyncio.Event()
     roles = asyncio.ensure_future(run_roles(["engine", "worker"], stop))
-    yield world, fake
+    yield world, fake_model
     stop.set()
     await asyncio.wait_for(roles, 20)
-    fake.stop()
-    budget.reset()
-
-
-async def eventually(read, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await database_sync_to_async(read)()
-        if value:
-            return value
-        await asyncio.sleep(0.3)
-    raise AssertionError("condition not met in time")
 
 
 async def resident_moves(sock: Socket, count: int, timeout: float = 25) -> set[str]:

@@ -12,7 +12,6 @@ from channels.db import database_sync_to_async
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from agents import budget
 from agents.models import Memory
 from tests.fakes.openai_server import FakeOpenAI
 from tests.inbox import wait_for
@@ -43,19 +42,15 @@ def empty_world() -> World:
 
 
 @pytest.fixture
-async def live_town(settings):
+async def live_town(settings, fake_model):
     """Engine + worker in this loop; residents think through the fake model."""
-    fake = FakeOpenAI().start()
-    settings.LLM_BASE_URL, settings.LLM_API_KEY, settings.LLM_TIMEOUT = fake.url, "sk-test", 2.0
-    budget.reset()
+    settings.LLM_TIMEOUT = 2.0
     world = await database_sync_to_async(empty_world)()
     stop = asyncio.Event()
     roles = asyncio.ensure_future(run_roles(["engine", "worker"], stop))
-    yield world, fake
+    yield world, fake_model
     stop.set()
     await asyncio.wait_for(roles, 20)
-    fake.stop()
-    budget.reset()
 
 
 def plans_mentioning(fake: FakeOpenAI, text: str) -> list[dict]:

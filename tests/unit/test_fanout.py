@@ -1,0 +1,104 @@
+"""Fan-out inside one process: the in-memory channel layer and the per-world hub."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.inbox import wait_for
+from town.groups import world_group
+from town.hub import hub_for
+from town.layers import TownInMemoryChannelLayer
+
+
+def test_group_send_reaches_every_member_with_its_own_copy():
+    async def scenario() -> None:
+        layer = TownInMemoryChannelLayer()
+        channels = [await layer.new_channel() for _ in range(3)]
+        for channel in channels:
+            await layer.group_add("world.1", channel)
+        await layer.group_send("world.1", {"type": "world.events", "text": "hi"})
+        got = [await layer.receive(channel) for channel in channels]
+        assert [m["text"] for m in got] == ["hi"] * 3
+        got[0]["text"] = "changed"  # one receiver's change is not another's
+        assert got[1]["text"] == "hi"
+
+    asyncio.run(scenario())
+
+
+def test_a_full_channel_drops_the_broadcast_and_others_still_get_it():
+    async def scenario() -> None:
+        layer = TownInMemoryChannelLayer(capacity=1)
+        slow, fast = await layer.new_channel(), await layer.new_channel()
+        for channel in (slow, fast):
+            await layer.group_add("world.1", channel)
+        await layer.group_send("world.1", {"type": "world.events", "n": 1})
+        assert (await layer.receive(fast))["n"] == 1
+        await layer.group_send("world.1", {"type": "world.events", "n": 2})  # slow is full
+        assert (await layer.receive(fast))["n"] == 2
+        assert (await layer.receive(slow))["n"] == 1
+        assert layer.channels.get(slow) is None or layer.channels[slow].empty()
+
+    asyncio.run(scenario())
+
+
+def test_expired_messages_are_still_swept():
+    async def scenario() -> None:
+        layer = TownInMemoryChannelLayer(expiry=0)
+        channel = await layer.new_channel()
+        await layer.group_add("world.1", channel)
+        await layer.group_send("world.1", {"type": "world.events"})
+        layer._next_sweep = 0.0  # the next call sweeps
+        layer._clean_expired()
+        assert channel not in layer.channels
+        assert channel not in layer.groups.get("world.1", {})  # expired members leave groups
+
+    asyncio.run(scenario())
+
+
+class Watcher:
+    def __init__(self, broken: bool = False) -> None:
+        self.got: list[dict] = []
+        self.broken = broken
+
+    async def dispatch(self, message: dict) -> None:
+        if self.broken:
+            raise RuntimeError("socket gone")
+        self.got.append(message)
+
+    async def request_snapshot(self) -> None:
+        pass
+
+
+def test_hub_joins_the_group_once_and_delivers_to_every_watcher():
+    async def scenario() -> None:
+        layer = TownInMemoryChannelLayer()
+        hub = hub_for(layer, 7)
+        watchers = [Watcher(), Watcher(broken=True), Watcher()]
+        for w in watchers:
+            await hub.watch(w)
+        assert hub_for(layer, 7) is hub
+        assert len(layer.groups[world_group(7)]) == 1  # one membership for three sockets
+        await layer.group_send(world_group(7), {"type": "world.events", "seq": 1})
+        # A broken socket does not keep the others from their events.
+        await wait_for(lambda: watchers[0].got and watchers[2].got, 2, "deliveries")
+        assert watchers[0].got == watchers[2].got == [{"type": "world.events", "seq": 1}]
+        for w in watchers:
+            await hub.unwatch(w)
+        assert not layer.groups.get(world_group(7))  # the last one out left the group
+        assert hub_for(layer, 7) is not hub  # and a new subscription starts afresh
+
+    asyncio.run(scenario())
+
+
+def test_each_event_loop_gets_its_own_hub():
+    layer = TownInMemoryChannelLayer()
+    seen = []
+
+    async def subscribe() -> None:
+        hub = hub_for(layer, 1)
+        await hub.watch(Watcher())
+        seen.append(hub)
+
+    asyncio.run(subscribe())
+    asyncio.run(subscribe())  # the first loop is closed: its hub cannot deliver any more
+    assert seen[0] is not seen[1]
