@@ -47,7 +47,11 @@ class Memory(models.Model):
         indexes = [
             models.Index(fields=["agent", "-created_t"]),
             models.Index(fields=["agent", "-accessed_t"], name="memory_agent_accessed"),
-            models.Index(fields=["agent", "-importance"], name="memory_agent_importance"),
+            # Retrieval's "most important" candidates come straight off this index, ties
+            # newest first, with no sort of a resident's whole top-importance group.
+            models.Index(
+                fields=["agent", "-importance", "-created_t"], name="memory_agent_importance_t"
+            ),
             HnswIndex(
                 name="memory_embedding_hnsw",
                 fields=["embedding"],
