@@ -224,7 +224,15 @@ def pct(values: list[float], p: float) -> float:
     return float(np.percentile(values, p))
 
 
-def run(size: int, residents: int, queries: int, efs: list[int], seed: int, repeat: int) -> None:
+def run(
+    size: int,
+    residents: int,
+    queries: int,
+    efs: list[int],
+    seed: int,
+    repeat: int,
+    candidates: list[int],
+) -> None:
     rng = np.random.default_rng(seed)
     print(f"\n== {size} memories, {residents} residents", flush=True)
     use_scratch_database(DB)
@@ -243,11 +251,14 @@ def run(size: int, residents: int, queries: int, efs: list[int], seed: int, repe
         nearest(agent, _vector_literal(planted.vectors[key]), 10, True, 0)
     for rep in range(1, repeat + 1):
         print(f"  -- pass {rep}/{repeat}", flush=True)
-        lat = []
-        for agent, key, _ in cases:
-            started = time.perf_counter()
-            retrieve(agent, key, now, planted, k=10, touch=False)
-            lat.append((time.perf_counter() - started) * 1000)
+        lats = {}
+        for n in candidates:
+            settings.MIND_CANDIDATES = n
+            lats[n] = []
+            for agent, key, _ in cases:
+                started = time.perf_counter()
+                retrieve(agent, key, now, planted, k=10, touch=False)
+                lats[n].append((time.perf_counter() - started) * 1000)
         exact_lat, exact_ids = [], []
         for agent, key, _ in cases:
             q = _vector_literal(planted.vectors[key])
@@ -260,11 +271,12 @@ def run(size: int, residents: int, queries: int, efs: list[int], seed: int, repe
             f"p95 {pct(exact_lat, 95):.1f} ms",
             flush=True,
         )
-        print(
-            f"  retrieve() k=10: p50 {pct(lat, 50):.1f} ms  p95 {pct(lat, 95):.1f} ms  "
-            f"(p50 {pct(lat, 50) / base:.2f}x exact)",
-            flush=True,
-        )
+        for n, lat in lats.items():
+            print(
+                f"  retrieve() k=10, {n} candidates per signal: p50 {pct(lat, 50):.1f} ms  "
+                f"p95 {pct(lat, 95):.1f} ms  (p50 {pct(lat, 50) / base:.2f}x exact)",
+                flush=True,
+            )
         for ef in efs:
             ann_lat, hits = [], 0
             for (agent, key, _), truth in zip(cases, exact_ids, strict=True):
@@ -280,12 +292,18 @@ def run(size: int, residents: int, queries: int, efs: list[int], seed: int, repe
                 f"(p50 {pct(ann_lat, 50) / base:.2f}x exact)",
                 flush=True,
             )
-    agree = 0
     sample = cases[: min(50, len(cases))]
-    for agent, key, qvec in sample:
-        got = [r.memory.pk for r in retrieve(agent, key, now, planted, k=10, touch=False)]
-        agree += len(set(got) & set(exhaustive(agent, qvec, now, 10)))
-    print(f"  retrieve() vs exhaustive scoring: agreement@10 {agree / (10 * len(sample)):.3f}")
+    truth = [set(exhaustive(agent, qvec, now, 10)) for agent, _, qvec in sample]
+    for n in candidates:
+        settings.MIND_CANDIDATES = n
+        agree = 0
+        for (agent, key, _), best in zip(sample, truth, strict=True):
+            got = [r.memory.pk for r in retrieve(agent, key, now, planted, k=10, touch=False)]
+            agree += len(set(got) & best)
+        print(
+            f"  retrieve() vs exhaustive scoring, {n} candidates per signal: "
+            f"agreement@10 {agree / (10 * len(sample)):.3f}"
+        )
 
 
 def main() -> None:
@@ -297,6 +315,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--candidates",
+        default=str(settings.MIND_CANDIDATES),
+        help="MIND_CANDIDATES values to measure retrieve() with, e.g. 40,80",
+    )
     args = parser.parse_args()
     print(
         f"pgvector HNSW (m=16, ef_construction=64) per partition of agents_memory, {DIMS} dims, MIND_CANDIDATES="
@@ -310,7 +333,8 @@ def main() -> None:
         )
     for size in (int(s) for s in args.sizes.split(",")):
         efs = [int(e) for e in args.ef.split(",")]
-        run(size, args.residents, args.queries, efs, args.seed, args.repeat)
+        candidates = [int(c) for c in args.candidates.split(",")]
+        run(size, args.residents, args.queries, efs, args.seed, args.repeat, candidates)
     if args.keep:
         return
     drop_scratch_database(DB)
