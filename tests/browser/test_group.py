@@ -4,13 +4,19 @@ character card, and every line shows up in the same order on all three pages."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PASSWORD
-from tests.browser.test_town import READY, chat_state, join, msg_texts, open_page
+from tests.browser.test_town import (
+    READY,
+    decline_invites_except,
+    invite_until_shown,
+    join,
+    msg_texts,
+    open_page,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -44,13 +50,6 @@ def sign_up(page: Page, town, name: str) -> None:
     assert done.ok and "/accounts/signup/" not in done.url, done.url
 
 
-def shoo_residents(page: Page, wanted: str | None = None) -> None:
-    """Decline invitations from anyone but `wanted` (residents like to chat with visitors)."""
-    for invite in page.get_by_test_id("invite").all():
-        if wanted is None or wanted not in (invite.text_content() or ""):
-            invite.get_by_test_id("invite-decline").click()
-
-
 def open_card(page: Page, pid: str) -> None:
     if page.get_by_test_id("card").is_visible():
         page.get_by_test_id("card-close").click()
@@ -59,24 +58,9 @@ def open_card(page: Page, pid: str) -> None:
 
 
 def start_pair(gwen: Page, hal: Page) -> None:
-    """Hal invites Gwen from her card until she gets it (a resident may get there first)."""
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
-        for page in (gwen, hal):
-            shoo_residents(page, "Hal")
-        if chat_state(hal) != "invited":
-            open_card(hal, gwen.pid)
-            talk = hal.get_by_test_id("talk-button")
-            if talk.count() and talk.is_enabled():
-                talk.click()
-        invite = gwen.get_by_test_id("invite").filter(has_text="Hal")
-        try:
-            invite.wait_for(timeout=4000)
-        except Exception:
-            continue
-        invite.get_by_test_id("invite-accept").click()
-        return
-    raise AssertionError("Gwen never got Hal's invitation")
+    """Hal invites Gwen from her card; she accepts."""
+    invite = invite_until_shown(hal, gwen, "Hal", open_card=lambda: open_card(hal, gwen.pid))
+    invite.get_by_test_id("invite-accept").click()
 
 
 def test_a_third_person_joins_from_the_card_and_everyone_sees_the_same_talk(trio):
@@ -86,7 +70,7 @@ def test_a_third_person_joins_from_the_card_and_everyone_sees_the_same_talk(trio
         expect(page.get_by_test_id("chat-status")).to_contain_text("Talking with", timeout=20_000)
 
     # Ivy opens Gwen's card: the conversation is under way, so she can join it.
-    shoo_residents(ivy)
+    decline_invites_except(ivy)
     open_card(ivy, gwen.pid)
     button = ivy.get_by_test_id("join-conversation")
     expect(button).to_be_visible()
