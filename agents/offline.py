@@ -11,7 +11,7 @@ from collections import Counter
 
 from agents.phrases import farewell_openings, pick
 from agents.phrases import place as place_words
-from agents.routine import _daypart
+from agents.routine import _daypart, line_fill
 
 _NOTABLE = re.compile(
     r"\b(open\w*|new|party|festival|fair|wedding|married|baby|born|died|moving|move|job|"
@@ -205,15 +205,8 @@ def reply(
     other = (ctx.get("others") or [{"name": friend}])[0]["name"].split(" ")[0]
     said = [m for m in messages if m["author"] == me]
     heard = messages[-1]["text"] if messages and messages[-1]["author"] != me else ""
-    clock = ctx["clock"]
-    daypart = _daypart(clock["hour"])
-    fill = {
-        "other": other,
-        "activity": ctx.get("activity") or pick(lang, "out_and_about", "out and about"),
-        "place": place_words(ctx.get("area"), lang),
-        "daypart": pick(lang, "dayparts", {}).get(daypart, daypart),
-        "time": f"{clock['hour']:02d}:{clock['minute']:02d}",
-    }
+    fill = line_fill(ctx, other, lang)
+    daypart = _daypart(ctx["clock"]["hour"])
     news_lines = pick(lang, "news", NEWS)
     if heard and is_farewell(heard):
         return rng.choice(pick(lang, "farewells", FAREWELLS)).format(**fill), True

@@ -117,8 +117,7 @@ class RoutineMind:
         said_goodbye = any(m["author"] == me and m["text"].startswith(goodbyes) for m in messages)
         if said_goodbye:
             return [{"type": "leave_conversation", "conversation": ctx["conversation"]}]
-        clock = ctx["clock"]
-        daypart = _daypart(clock["hour"])
+        daypart = _daypart(ctx["clock"]["hour"])
         lang = self.language or _language(resident)
         if said == 0 and not heard_goodbye:
             options = pick(lang, "greetings", _GREETINGS)[daypart]
@@ -126,13 +125,7 @@ class RoutineMind:
             options = pick(lang, "farewells", _FAREWELLS)
         else:
             options = pick(lang, "routine_small_talk", _SMALL_TALK)
-        fill = {
-            "other": other,
-            "activity": ctx.get("activity") or pick(lang, "out_and_about", "out and about"),
-            "place": place_words(ctx.get("area"), lang),
-            "daypart": pick(lang, "dayparts", {}).get(daypart, daypart),
-            "time": f"{clock['hour']:02d}:{clock['minute']:02d}",
-        }
+        fill = line_fill(ctx, other, lang)
         lines = [t.format(**fill) for t in options]
         fresh = [line for line in lines if all(m["text"] != line for m in messages)] or lines
         text = fresh[rng.randrange(len(fresh))]
@@ -148,6 +141,19 @@ def _daypart(hour: int) -> str:
     if 18 <= hour < 22:
         return "evening"
     return "night"
+
+
+def line_fill(ctx: dict, other: str, language: str | None) -> dict:
+    """The words a template line can name: who, doing what, where, the time of day."""
+    clock = ctx["clock"]
+    daypart = _daypart(clock["hour"])
+    return {
+        "other": other,
+        "activity": ctx.get("activity") or pick(language, "out_and_about", "out and about"),
+        "place": place_words(ctx.get("area"), language),
+        "daypart": pick(language, "dayparts", {}).get(daypart, daypart),
+        "time": f"{clock['hour']:02d}:{clock['minute']:02d}",
+    }
 
 
 def _errand(activity: str, area: str, language: str | None = None) -> str:
