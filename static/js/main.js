@@ -1,9 +1,6 @@
 // Boot: read the page config, load the map and sprites, open the socket, wire the UI.
-import { Store } from './store.js';
 import { Connection } from './net.js';
-import { Camera } from './camera.js';
-import { Renderer } from './render.js';
-import { Sprites } from './assets.js';
+import { readConfig, createScene } from './scene.js';
 import { loadMap } from './map.js';
 import { attachInput } from './input.js';
 import { Commands } from './commands.js';
@@ -21,22 +18,10 @@ import { Announcements } from './ui/announce.js';
 import { gettext, fmt } from './i18n.js';
 import { Music } from './ui/music.js';
 
-function readConfig() {
-  const el = document.getElementById('town-config');
-  try {
-    return JSON.parse(el?.textContent || 'null') || {};
-  } catch {
-    return {};
-  }
-}
 
 function boot() {
   const config = readConfig();
-  const store = new Store();
-  const camera = new Camera();
-  const sprites = new Sprites(config.sprite_url);
-  const canvas = $('town-canvas');
-  const renderer = new Renderer(canvas, { store, camera, sprites });
+  const { store, camera, sprites, canvas, renderer } = createScene(config);
   const toasts = new Toasts($('toasts'));
   const banners = new Banners($('banners'));
   const loading = new Loading();

@@ -1,10 +1,7 @@
 // Replay page boot: the same map, store and renderer as the live town, fed from the
 // recorded history instead of the socket. Controls: play/pause, speed, timeline scrub.
-import { Store } from './store.js';
-import { Camera } from './camera.js';
-import { Renderer } from './render.js';
-import { Sprites } from './assets.js';
 import { loadMap } from './map.js';
+import { readConfig, createScene } from './scene.js';
 import { attachInput } from './input.js';
 import { $, h, fadeSiteMessages } from './ui/dom.js';
 import { Toasts } from './ui/toasts.js';
@@ -16,21 +13,10 @@ import { gettext, fmt } from './i18n.js';
 
 const TRANSCRIPT_MAX = 400;
 
-function readConfig() {
-  try {
-    return JSON.parse($('town-config')?.textContent || 'null') || {};
-  } catch {
-    return {};
-  }
-}
 
 function boot() {
   const config = readConfig();
-  const store = new Store();
-  const camera = new Camera();
-  const sprites = new Sprites(config.sprite_url);
-  const canvas = $('town-canvas');
-  const renderer = new Renderer(canvas, { store, camera, sprites });
+  const { store, camera, sprites, canvas, renderer } = createScene(config);
   const toasts = new Toasts($('toasts'));
   const loading = new Loading();
   let map = null;
