@@ -177,8 +177,7 @@ def _candidates(
           AND m.id IN (SELECT id FROM nearest UNION SELECT id FROM recent
                        UNION SELECT id FROM important)
     """
-    connection.ensure_connection()
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor:  # connects, so connection.connection is set below
         # The iterative scan keeps the filtered search complete; ef_search sets its recall.
         # Outside a transaction they are set once per connection (every distance-ordered
         # query on agents_memory is a filtered one), so retrieval is one round trip, not
