@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -45,6 +47,7 @@ class TownProcess:
         env.pop("DJANGO_SETTINGS_MODULE", None)
         env.update(extra_env or {})
         self.env = env
+        self.var_dir = var_dir
         self.log_path = var_dir / f"runtown-{port}.log"  # one per process, even in a shared var/
         var_dir.mkdir(parents=True, exist_ok=True)
         self.proc: subprocess.Popen | None = None
@@ -70,6 +73,8 @@ class TownProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig: int = 2, timeout: float = 30.0) -> int:
+        """Stop the process with `sig` (SIGKILL after `timeout`); a graceful stop also makes
+        sure its embedded PostgreSQL is down once no other process of the var dir holds it."""
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -79,7 +84,51 @@ class TownProcess:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        # A SIGKILL stands for a crash, which leaves the server running for the next process
+        # to attach to (tests rely on that); after any other stop nothing should be left.
+        if sig != signal.SIGKILL:
+            stop_embedded_postgres(self.var_dir / "pgdata")
         return self.proc.returncode
+
+
+def stop_embedded_postgres(pgdata: Path) -> bool:
+    """Stop the embedded PostgreSQL of `pgdata` if it runs and no live process holds it.
+
+    The library stops the server when its last process exits cleanly; a process killed with
+    SIGKILL, or a server restarted behind the library's back (the database-fault test), is
+    left running. Returns whether a server was stopped.
+    """
+    from config.embedded_db import forget_dead_handles
+
+    pidfile = pgdata / "postmaster.pid"
+    if not pidfile.exists() or forget_dead_handles(pgdata):
+        return False
+    try:
+        pid = int(pidfile.read_text().splitlines()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return False  # a stale pid file: nothing runs
+    opts = shlex.split((pgdata / "postmaster.opts").read_text())
+    owner = pgdata.stat().st_uid  # the server runs as the data directory's owner
+    done = subprocess.run(
+        [str(Path(opts[0]).parent / "pg_ctl"), "-D", str(pgdata), "-w", "stop", "-m", "fast"],
+        user=owner if owner != os.geteuid() else None,
+        capture_output=True,
+        timeout=60,
+    )
+    if done.returncode != 0 and _alive(pid):
+        os.kill(pid, signal.SIGKILL)  # its children exit when the postmaster is gone
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _town_processes(tmp_path_factory) -> Iterator:
@@ -91,9 +140,16 @@ def _town_processes(tmp_path_factory) -> Iterator:
         return p
 
     yield make
+    # Graceful first (each process detaches from its database), then the databases of every
+    # var dir, also those of processes a test killed; one failure must not skip the rest.
     for p in procs:
-        if p.proc and p.proc.poll() is None:
-            p.stop(9)
+        if p.proc:
+            try:
+                p.stop(signal.SIGINT, timeout=20)
+            except Exception as exc:  # keep tearing down the others
+                print(f"runtown on port {p.port} did not stop cleanly: {exc}", file=sys.stderr)
+    for pgdata in {p.var_dir / "pgdata" for p in procs}:
+        stop_embedded_postgres(pgdata)
 
 
 @pytest.fixture
@@ -136,6 +192,102 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
             pytest.fail("redis-server is missing in CI")
         pytest.skip("redis-server not installed (apt-get install redis-server)")
     proc, url = start_redis(tmp_path_factory.mktemp("redis"))
-    yield url
-    proc.kill()
-    proc.wait()
+    try:
+        yield url
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+# -- session checks: no silent skips on CI, no processes left behind ---------------------
+
+_skipped: list[str] = []
+_session_problems: list[str] = []
+
+
+def pytest_runtest_logreport(report) -> None:
+    """Remember every skipped (or xfailed) test with its reason."""
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        reason = getattr(report, "wasxfail", None) or reason
+        _skipped.append(f"{report.nodeid}: {str(reason).removeprefix('Skipped: ')}")
+
+
+def _processes() -> dict[int, tuple[int, str, list[str]]]:
+    """pid -> (parent pid, state, command line) of every visible process (Linux /proc)."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        out[int(entry.name)] = (
+            int(fields[1]),
+            fields[0],
+            [a.decode(errors="replace") for a in args if a],
+        )
+    return out
+
+
+def left_behind(basetemp: Path | None) -> dict[int, list[str]]:
+    """Processes this test session started that still run (pid -> command line): its
+    descendants, and PostgreSQL servers with their data directory under the session's temp
+    dir (pg_ctl detaches those from us)."""
+    procs = _processes()
+    family = {os.getpid()}
+    while True:
+        children = {pid for pid, (ppid, _, _) in procs.items() if ppid in family} - family
+        if not children:
+            break
+        family |= children
+    found = {pid: procs[pid][2] for pid in family - {os.getpid()} if procs[pid][1] != "Z"}
+    if basetemp is not None:
+        root = str(basetemp.resolve()) + os.sep
+        for pid, (_, state, args) in procs.items():
+            if state != "Z" and _data_dir(args).startswith(root):
+                found[pid] = args
+    return found
+
+
+def _data_dir(args: list[str]) -> str:
+    """The `-D` directory of a postgres server's command line, else ""."""
+    if args and Path(args[0]).name == "postgres" and "-D" in args[:-1]:
+        return args[args.index("-D") + 1]
+    return ""
+
+
+@pytest.hookimpl(trylast=True)  # after the runner has torn down session fixtures
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Stop (and report) what the tests left running; on CI, skips and leftovers fail the run."""
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    leftovers = left_behind(getattr(factory, "_basetemp", None))
+    for pid, args in leftovers.items():
+        _session_problems.append(
+            f"left running by the tests, now stopped: {pid} {shlex.join(args)}"
+        )
+        if _data_dir(args):
+            stop_embedded_postgres(Path(_data_dir(args)))
+        elif _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    if not os.environ.get("CI"):
+        return
+    if _skipped:
+        _session_problems.append(
+            f"{len(_skipped)} test(s) skipped; on CI every test must run (install what the "
+            "reason asks for, or remove the skip):"
+        )
+        _session_problems.extend(f"  {s}" for s in _skipped)
+    if _skipped or leftovers:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print what pytest_sessionfinish found."""
+    if _session_problems:
+        terminalreporter.section("session checks", red=True)
+        for line in _session_problems:
+            terminalreporter.line(line)

@@ -125,8 +125,29 @@ def test_wipe_refuses_without_yes_and_in_production_without_the_extra_flag(world
     assert entry.detail["worlds"] == 1
 
 
-def test_wipe_exits_with_status_1_and_a_reason():
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def subprocess_database_url() -> str:
+    """DATABASE_URL pointing at the test database, for `manage.py` subprocesses."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from django.conf import settings
+    from django.db import connection
+
+    url = urlsplit(settings.DATABASE_URL)  # the server the test database lives on
+    return urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+@pytest.mark.django_db(transaction=True)  # committed, so the subprocess sees the world
+def test_wipe_exits_with_status_1_and_a_reason(tmp_path):
+    services.init_world("Opsville")
+    # The subprocess works on the test database and a throw-away var dir, never on the
+    # developer's own town under ./var.
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "TOWN_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": subprocess_database_url(),
+    }
+    env.pop("TOWN_PGDATA", None)
     done = subprocess.run(
         [sys.executable, "manage.py", "town", "wipe"],
         cwd=ROOT,
@@ -135,8 +156,9 @@ def test_wipe_exits_with_status_1_and_a_reason():
         text=True,
         timeout=60,
     )
-    assert done.returncode == 1
+    assert done.returncode == 1, done.stderr
     assert "add --yes" in done.stderr
+    assert World.objects.filter(name="Opsville").count() == 1  # refused: nothing deleted
 
 
 def test_run_fast_forwards_a_world_headless(world):
