@@ -2,18 +2,21 @@
 
 Structured answers are validated with pydantic and retried a bounded number of times; every
 call is recorded (purpose, model, tokens, latency, cost) and counted against the world's
-daily budget; a semaphore caps calls in flight; a timeout or provider error marks the
-provider down for a cooldown, during which minds think offline.
+daily budget; a semaphore caps calls in flight. Provider health lives in agents/budget.py:
+timeouts, connection errors and 5xx count towards marking the provider down (several in a
+row, not one); a 429 waits as long as the provider asks (Retry-After) and never marks it down.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import re
 import threading
 import time
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import openai
 from django.conf import settings
@@ -25,6 +28,7 @@ from agents.embedding import fit
 log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
 
 
@@ -104,34 +108,59 @@ class ModelClient:
         extra: dict,
         stream: bool = False,
     ) -> str:
+        def request() -> tuple[str, Any]:
+            if stream:
+                return self._stream(messages, max_tokens)
+            response = self.api.chat.completions.create(
+                model=self.model, messages=messages, max_tokens=max_tokens, **extra
+            )
+            return response.choices[0].message.content or "", response.usage
+
+        (content, usage), started = self._send(purpose, world_id, agent, request)
+        tokens_in = _reported(usage, "prompt_tokens")
+        tokens_out = _reported(usage, "completion_tokens")
+        if tokens_in is None:  # the provider gave no figure: our estimate stands in
+            tokens_in = _estimate(messages)
+        if tokens_out is None:
+            tokens_out = len(content) // 4 + 1
+        self._record(purpose, self.model, world_id, agent, started, tokens_in, tokens_out)
+        return content
+
+    def _send(
+        self, purpose: str, world_id: int | None, agent: str, request: Callable[[], R]
+    ) -> tuple[R, float]:
+        """One call with the house rules: admission, bounded retries, 429 back-off, health."""
         self._check(world_id)
         tries = settings.LLM_MAX_RETRIES + 1
-        for attempt in range(tries):
+        failures = 0
+        waited = False
+        while True:
             started = time.monotonic()
             try:
                 with self.slots:
-                    if stream:
-                        content, usage = self._stream(messages, max_tokens)
-                    else:
-                        response = self.api.chat.completions.create(
-                            model=self.model, messages=messages, max_tokens=max_tokens, **extra
-                        )
-                        content = response.choices[0].message.content or ""
-                        usage = response.usage
+                    result = request()
+            except openai.RateLimitError as exc:
+                delay = retry_after(exc.response)
+                budget.back_off(delay)
+                self._failed(purpose, world_id, agent, started, exc, counts=False)
+                # Wait once for a short back-off; a longer one is not worth a resident's wait.
+                if waited or delay > float(getattr(settings, "LLM_RATE_LIMIT_WAIT", 5.0)):
+                    raise ModelUnavailable(f"rate limited for {delay:.1f} s") from exc
+                waited = True
+                time.sleep(delay)
+                continue
             except openai.APITimeoutError as exc:
                 # A hung provider is not retried: the resident should not wait twice as long.
                 self._failed(purpose, world_id, agent, started, exc)
                 raise ModelUnavailable("the model timed out") from exc
             except openai.OpenAIError as exc:
-                self._failed(purpose, world_id, agent, started, exc)
-                if attempt + 1 == tries:
+                down = self._failed(purpose, world_id, agent, started, exc, counts=_counts(exc))
+                failures += 1
+                if failures >= tries or down:
                     raise ModelUnavailable(str(exc)[:200]) from exc
                 continue
-            tokens_in = getattr(usage, "prompt_tokens", None) or _estimate(messages)
-            tokens_out = getattr(usage, "completion_tokens", None) or len(content) // 4 + 1
-            self._record(purpose, self.model, world_id, agent, started, tokens_in, tokens_out)
-            return content
-        raise ModelUnavailable("unreachable")  # pragma: no cover
+            budget.call_succeeded()
+            return result, started
 
     def _stream(self, messages: list[dict], max_tokens: int):
         parts, usage = [], None
@@ -150,25 +179,43 @@ class ModelClient:
                     parts.append(choice.delta.content)
         return "".join(parts), usage
 
+    # -- health ----------------------------------------------------------------------------
+
+    def probe(self) -> bool:
+        """Ask a provider marked down a free question (its model list); True if it answered."""
+        if not budget.configured() or budget.admit() is not None:
+            return False
+        try:
+            self.api.models.list()  # no slot: hung calls may hold them all
+        except openai.APIStatusError as exc:
+            # Any answer but a 5xx or a 429 means the provider is reachable again (some
+            # OpenAI-compatible servers have no model list and answer 404).
+            if exc.status_code >= 500 or exc.status_code == 429:
+                budget.call_failed(f"probe: {type(exc).__name__}: {exc}")
+                return False
+        except openai.OpenAIError as exc:
+            budget.call_failed(f"probe: {type(exc).__name__}: {exc}")
+            return False
+        log.info("the model provider answers again")
+        budget.call_succeeded()
+        return True
+
     # -- embeddings ----------------------------------------------------------------------
 
     def embed(
         self, texts: list[str], *, world_id: int | None, agent: str = ""
     ) -> list[list[float]]:
         """One vector per text, fitted to EMBEDDING_DIMENSIONS."""
-        self._check(world_id)
         dims = settings.EMBEDDING_DIMENSIONS
         kwargs = {"dimensions": dims} if self.embedding_model.startswith("text-embedding-3") else {}
-        started = time.monotonic()
-        try:
-            with self.slots:
-                response = self.api.embeddings.create(
-                    model=self.embedding_model, input=texts, **kwargs
-                )
-        except openai.OpenAIError as exc:
-            self._failed("embed", world_id, agent, started, exc)
-            raise ModelUnavailable(str(exc)[:200]) from exc
-        tokens = getattr(response.usage, "prompt_tokens", None) or sum(len(t) // 4 for t in texts)
+
+        def request():
+            return self.api.embeddings.create(model=self.embedding_model, input=texts, **kwargs)
+
+        response, started = self._send("embed", world_id, agent, request)
+        tokens = _reported(response.usage, "prompt_tokens")
+        if tokens is None:
+            tokens = sum(len(t) // 4 for t in texts)
         self._record("embed", self.embedding_model, world_id, agent, started, tokens, 0)
         return [fit(item.embedding, dims) for item in sorted(response.data, key=lambda d: d.index)]
 
@@ -177,10 +224,11 @@ class ModelClient:
     def _check(self, world_id: int | None) -> None:
         if not budget.configured():
             raise ModelUnavailable("no model configured")
-        if not budget.provider_up():
-            raise ModelUnavailable("the provider is down")
         if not budget.budget_left(world_id):
             raise ModelUnavailable("today's token budget is spent")
+        refused = budget.admit()  # last: it may claim the probe of a provider marked down
+        if refused:
+            raise ModelUnavailable(refused)
 
     def _record(
         self,
@@ -214,11 +262,43 @@ class ModelClient:
         )
         budget.add_tokens(world_id, tokens_in + tokens_out)
 
-    def _failed(self, purpose, world_id, agent, started, exc: Exception) -> None:
+    def _failed(
+        self, purpose, world_id, agent, started, exc: Exception, counts: bool = True
+    ) -> bool:
+        """Record a failed call; returns whether the provider is now marked down."""
         log.warning("model call %s failed: %s", purpose, exc)
         model = self.embedding_model if purpose == "embed" else self.model
         self._record(purpose, model, world_id, agent, started, 0, 0, ok=False, error=str(exc))
-        budget.mark_down(f"{type(exc).__name__}: {exc}")
+        return counts and budget.call_failed(f"{type(exc).__name__}: {exc}")
+
+
+def _counts(exc: openai.OpenAIError) -> bool:
+    """Does this failure say something about the provider (not just about this request)?"""
+    status = getattr(exc, "status_code", None)
+    return status is None or status not in (400, 413, 422)
+
+
+def retry_after(response: Any, default: float = 1.0, longest: float = 300.0) -> float:
+    """Seconds a 429 asks us to wait: retry-after-ms, else Retry-After (seconds or a date)."""
+    headers = getattr(response, "headers", None) or {}
+    try:
+        if headers.get("retry-after-ms"):
+            return min(longest, max(0.0, float(headers["retry-after-ms"]) / 1000))
+        value = headers.get("retry-after")
+        if value:
+            try:
+                return min(longest, max(0.0, float(value)))
+            except ValueError:
+                when = email.utils.parsedate_to_datetime(value)
+                return min(longest, max(0.0, when.timestamp() - time.time()))
+    except (TypeError, ValueError):
+        pass  # a header we cannot read: the default wait
+    return default
+
+
+def _reported(usage: Any, field: str) -> int | None:
+    value = getattr(usage, field, None)
+    return value if isinstance(value, int) and value >= 0 else None
 
 
 def _estimate(messages: list[dict]) -> int:

@@ -1,5 +1,6 @@
 """Every write (and operator action) on the minds goes through one named function here:
-interviews, seeding memories from the research format, and forgetting a person."""
+interviews, seeding memories from the research format, forgetting a person, and the daily
+token budget (`town budget`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
-from agents import offline
+from agents import budget, offline
 from agents.mind import Mind
 from agents.models import Memory, MindState
 from agents.residents import load_town
@@ -123,3 +125,48 @@ def forget_user(user) -> int:
     Conversation.objects.filter(id__in=conversations).update(summary="")
     deleted = Memory.objects.filter(id__in=doomed).delete()[1].get("agents.Memory", 0)
     return deleted
+
+
+class BadBudget(ValueError):
+    """A token limit that is not a whole number of tokens, 0 or more."""
+
+
+def budget_status(world: World) -> dict:
+    """Today's spend and the daily limit of a world, read fresh from the database."""
+    return budget.status(world.pk)
+
+
+def set_daily_tokens(world: World, tokens: int, actor=None) -> dict:
+    """Give a world its own daily token limit (0: no limit), overriding MIND_DAILY_TOKENS.
+
+    Stored in the database, so every process (a running town started elsewhere included)
+    picks it up within a few seconds; the residents go back to the model if it is raised.
+    """
+    from town.services import audit
+
+    if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0:
+        raise BadBudget(f"the daily limit must be a whole number of tokens, 0 or more: {tokens!r}")
+    with transaction.atomic():
+        row = World.objects.select_for_update().get(pk=world.pk)
+        was = (row.settings or {}).get("daily_tokens")
+        row.settings = {**(row.settings or {}), "daily_tokens": tokens}
+        row.save(update_fields=["settings"])
+        audit(row, "budget_set", actor, daily_tokens=tokens, was=was)
+    world.settings = row.settings
+    budget.forget(world.pk)
+    return budget.status(world.pk)
+
+
+def reset_budget(world: World, actor=None) -> dict:
+    """Start today's count of a world's tokens again from now (the spent flag goes with it)."""
+    from town.services import audit
+
+    spent = budget.status(world.pk)["spent"]
+    with transaction.atomic():
+        row = World.objects.select_for_update().get(pk=world.pk)
+        row.settings = {**(row.settings or {}), "budget_reset_at": timezone.now().isoformat()}
+        row.save(update_fields=["settings"])
+        audit(row, "budget_reset", actor, spent_before=spent)
+    world.settings = row.settings
+    budget.forget(world.pk)
+    return budget.status(world.pk)

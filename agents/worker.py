@@ -23,7 +23,9 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
 
+from agents import budget
 from agents.budget import mind_mode
+from agents.llm import get_client
 from agents.mind import Mind
 from agents.residents import load_town
 from agents.routine import RoutineMind
@@ -62,6 +64,7 @@ class MindWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         layer = get_channel_layer()
+        self._spawn(self._probe_loop(stop))
         try:
             while not stop.is_set():
                 try:
@@ -75,6 +78,19 @@ class MindWorker:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 5)
             self.pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _probe_loop(self, stop: asyncio.Event) -> None:
+        """While the provider is marked down, probe it every few seconds (whatever the
+        residents happen to be doing), so the model is back soon after the provider is."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+            if stop.is_set():
+                return
+            try:
+                await self.thread(_probe_if_due)  # the cache may be Redis: not on this loop
+            except Exception:  # a broken probe must not end the worker
+                log.exception("probing the model provider failed")
 
     def dispatch(self, layer, message: dict) -> None:
         kind = message.get("type")
@@ -166,6 +182,11 @@ class MindWorker:
                     await self.thread(mind.reflect_if_due, pid, t)
             except Exception:
                 log.exception("could not remember events of world %s", world_id)
+
+
+def _probe_if_due() -> None:
+    if budget.configured() and budget.probe_due():
+        get_client().probe()
 
 
 def _residents_in(events: list[dict], mind: Mind) -> set[str]:

@@ -1,10 +1,15 @@
 """A fake OpenAI-compatible server: chat (plain, JSON, streamed), embeddings, usage numbers.
 
 Runs in a thread on 127.0.0.1:<free port>, so the real `openai` client and our wrapper run
-unchanged. It counts every request, answers in the shape the minds' prompts ask for (keyed
-by the JSON schema's name), and can misbehave on demand:
+unchanged. It counts every request and answers neutrally: schema-valid content in the shape
+the minds' prompts ask for (keyed by the JSON schema's name), chosen from what the prompt
+offers by a hash of the prompt, never tailored to a test. A test about how our code handles
+a given answer scripts it explicitly (`script`). It can misbehave on demand:
 
     mode = "ok" | "error" (HTTP 500) | "hang" (never answers in time) | "invalid_json"
+    bad = None | "wrong_schema" | "not_json" | "unknown_area" | "too_long" | "empty"
+    fail_next(n, status, headers)  the next n requests get that HTTP error (e.g. a 429)
+    usage = "words" (tokens = 3 per word + 7, unlike our chars/4 estimate) | "omit"
 """
 
 from __future__ import annotations
@@ -16,14 +21,19 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _UNTRUSTED = re.compile(r'<untrusted from="([^"]*)">(.*?)</untrusted>', re.S)
-_ROUTINE = re.compile(r"(\d{2}):00 ([a-z_]+) \(([^)]*)\)")
+_PLACES = re.compile(r"^Places you can be: (.*)\.$", re.M)
+LONG = 5000  # characters of an over-long answer
+REPLIES = ("Good to see you.", "That sounds interesting.", "I should get going soon.")
+ACTIVITIES = ("spending some time", "looking around", "taking a break")
 
 
-def _tokens(text: str) -> int:
-    return max(1, len(text) // 4)
+def usage_tokens(text: str) -> int:
+    """The fake's token count: 3 per word + 7 (a rule our chars/4 estimate cannot produce)."""
+    return 3 * len(text.split()) + 7
 
 
 def memories_in(prompt: str) -> list[str]:
@@ -36,54 +46,76 @@ def said_in(prompt: str) -> list[tuple[str, str]]:
     return [(who, text) for who, text in _UNTRUSTED.findall(prompt) if who != "memory"]
 
 
-def town_answer(schema: str | None, body: dict) -> str:
-    """A plausible answer for each of the minds' requests, built from the prompt."""
-    prompt = "\n".join(str(m.get("content", "")) for m in body["messages"])
+def places_in(prompt: str) -> list[str]:
+    """The areas a planning prompt offers."""
+    found = _PLACES.search(prompt)
+    return [p.strip() for p in found.group(1).split(",")] if found else []
+
+
+def pick(options, *salt) -> object:
+    """One of `options`, chosen by a hash of `salt` (deterministic, unrelated to meaning)."""
+    digest = hashlib.sha256(":".join(map(str, salt)).encode()).digest()
+    return options[int.from_bytes(digest[:4], "big") % len(options)]
+
+
+def neutral_answer(schema: str | None, body: dict) -> str:
+    """A generic, valid answer for each of the minds' requests (see the module docstring)."""
     last = str(body["messages"][-1].get("content", ""))
-    memories = memories_in(last)
     if schema == "Reply":
-        if memories and said_in(last):
-            return json.dumps({"text": f"I remember: {memories[0][:200]}", "end": False})
-        return json.dumps({"text": "Hello there! Lovely day.", "end": False})
+        return json.dumps({"text": pick(REPLIES, last), "end": False})
     if schema == "Summary":
-        said = "; ".join(f"{who} said {text}" for who, text in said_in(last))
-        plain = [line for line in last.splitlines() if ": " in line and "<untrusted" not in line]
         return json.dumps(
-            {
-                "summary": said or " ".join(plain[1:3])[:300] or "They chatted.",
-                "importance": 7 if said else 3,
-                "plans": [],
-            }
+            {"summary": "They talked for a while.", "importance": pick((2, 3, 4), last)}
         )
     if schema == "DayPlan":
+        places = places_in(last) or ["plaza"]
         slots = [
-            {"hour": int(h), "area": a, "activity": act} for h, a, act in _ROUTINE.findall(last)
+            {"hour": h, "area": pick(places, last, h), "activity": pick(ACTIVITIES, last, h)}
+            for h in (7, 10, 13, 16, 19)
         ]
-        slots = slots or [{"hour": 8, "area": "plaza", "activity": "walk"}]
-        notices = [m for m in memories if "Town notice:" in m]
-        if notices:  # like a model would: the evening is spent at home, because of the notice
-            home = slots[0]["area"]
-            why = notices[0].split("Town notice:", 1)[1].strip()[:80]
-            slots = [e for e in slots if e["hour"] < 18]
-            slots.append({"hour": 18, "area": home, "activity": f"staying home: {why}"})
         return json.dumps({"schedule": slots})
     if schema == "Questions":
-        return json.dumps({"questions": ["What matters most to me lately?"]})
+        return json.dumps({"questions": ["What has happened lately?"]})
     if schema == "Insights":
         return json.dumps(
-            {
-                "insights": [
-                    {
-                        "text": "I care about what my neighbours tell me.",
-                        "evidence": [0, 1],
-                        "importance": 6,
-                    }
-                ]
-            }
+            {"insights": [{"text": "Life in town goes on.", "evidence": [0], "importance": 4}]}
         )
-    if memories:
-        return f"From what I remember: {memories[0]}"
-    return "I don't remember anything about that." if "interview" in prompt else "OK."
+    return "I am not sure what to say."
+
+
+def bad_answer(kind: str, schema: str | None, body: dict) -> str:
+    """A wrong answer of the given kind, for the tests of how the minds cope."""
+    if kind == "empty":
+        return ""
+    if kind == "not_json":
+        return "Sure! I think I will go to the park today, and maybe the cafe."
+    if kind == "wrong_schema":
+        return json.dumps({"answer": "yes", "items": [1, 2, 3]})
+    good = json.loads(neutral_answer(schema, body)) if schema else None
+    if kind == "unknown_area":
+        if schema == "DayPlan":
+            for n, slot in enumerate(good["schedule"]):
+                slot["area"] = ("the moon", "Atlantis", "mars_base")[n % 3]
+        if schema == "Summary":
+            good["plans"] = [{"who": "Ada", "hour": 15, "area": "the moon", "activity": "meet"}]
+        return json.dumps(good) if good is not None else "Let us meet on the moon."
+    if kind == "too_long":
+        long = ("word " * LONG)[:LONG]
+        if good is None:
+            return long
+        if schema == "Reply":
+            good["text"] = long
+        elif schema == "Summary":
+            good["summary"] = long
+        elif schema == "DayPlan":
+            for slot in good["schedule"]:
+                slot["activity"] = long
+        elif schema == "Insights":
+            good["insights"][0]["text"] = long
+        elif schema == "Questions":
+            good["questions"] = [long]
+        return json.dumps(good)
+    raise ValueError(f"unknown bad answer {kind!r}")
 
 
 class FakeOpenAI:
@@ -91,8 +123,13 @@ class FakeOpenAI:
 
     def __init__(self) -> None:
         self.mode = "ok"
-        self.requests: list[dict] = []
-        self.answer = town_answer  # (schema name or None, body) -> content
+        self.bad: str | None = None
+        self.usage = "words"
+        self.requests: list[dict] = []  # each with "path", "received" (monotonic) and "status"
+        self.answer = neutral_answer  # (schema name or None, body) -> content
+        self.scripts: dict[str | None, list[str | Callable[[dict], str]]] = {}
+        self.failures: list[tuple[int, dict]] = []
+        self.reported: list[dict] = []  # the usage figures the fake sent, in order
         self.embedding_dims: int | None = None  # None: the dimensions asked for, else 512
         self.released = threading.Event()
         self.lock = threading.Lock()
@@ -108,6 +145,12 @@ class FakeOpenAI:
                 pass
 
             def do_GET(self) -> None:
+                if fake.mode == "hang":
+                    fake.released.wait(30)
+                    return
+                if fake.mode == "error":
+                    self._json(500, {"error": {"message": "the fake is down", "type": "server"}})
+                    return
                 if self.path.rstrip("/").endswith("/models"):
                     self._json(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
                 else:
@@ -116,14 +159,24 @@ class FakeOpenAI:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
+                request = {"path": self.path, **body, "received": time.monotonic()}
                 with fake.lock:
-                    fake.requests.append({"path": self.path, **body})
+                    fake.requests.append(request)
+                    failure = fake.failures.pop(0) if fake.failures else None
                 if fake.mode == "hang":
+                    request["status"] = "hung"
                     fake.released.wait(30)
                     return
+                if failure is not None:
+                    request["status"] = failure[0]
+                    message = {"error": {"message": f"fake HTTP {failure[0]}", "type": "fake"}}
+                    self._json(failure[0], message, failure[1])
+                    return
                 if fake.mode == "error":
+                    request["status"] = 500
                     self._json(500, {"error": {"message": "the fake is down", "type": "server"}})
                     return
+                request["status"] = 200
                 if self.path.endswith("/embeddings"):
                     self._json(200, fake.embeddings(body))
                 elif self.path.endswith("/chat/completions"):
@@ -134,11 +187,13 @@ class FakeOpenAI:
                 else:
                     self._json(404, {"error": {"message": "not found"}})
 
-            def _json(self, status: int, data: dict) -> None:
+            def _json(self, status: int, data: dict, headers: dict | None = None) -> None:
                 raw = json.dumps(data).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(raw)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(raw)
 
@@ -163,7 +218,7 @@ class FakeOpenAI:
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 end = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
                 self.wfile.write(f"data: {json.dumps(end)}\n\n".encode())
-                if (body.get("stream_options") or {}).get("include_usage"):
+                if (body.get("stream_options") or {}).get("include_usage") and "usage" in done:
                     usage = {**base, "choices": [], "usage": done["usage"]}
                     self.wfile.write(f"data: {json.dumps(usage)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
@@ -186,15 +241,32 @@ class FakeOpenAI:
 
     # -- answers -------------------------------------------------------------------------
 
+    def script(self, schema: str | None, *answers: str | Callable[[dict], str]) -> None:
+        """The next answers for `schema` (None: free text), in order, instead of neutral ones;
+        a callable gets the request body. The last one stays for later requests."""
+        self.scripts[schema] = list(answers)
+
+    def fail_next(self, n: int = 1, status: int = 500, headers: dict | None = None) -> None:
+        """The next `n` requests (any path) get HTTP `status` with these headers."""
+        with self.lock:
+            self.failures.extend([(status, dict(headers or {}))] * n)
+
+    def _content(self, schema: str | None, body: dict) -> str:
+        queue = self.scripts.get(schema)
+        if queue:
+            answer = queue.pop(0) if len(queue) > 1 else queue[0]
+            return answer(body) if callable(answer) else answer
+        if self.bad is not None:
+            return bad_answer(self.bad, schema, body)
+        return self.answer(schema, body)
+
     def completion(self, body: dict) -> dict:
         fmt = body.get("response_format") or {}
         schema = (fmt.get("json_schema") or {}).get("name")
-        content = self.answer(schema, body)
+        content = self._content(schema, body)
         if self.mode == "invalid_json":
             content = "Sure! Here is my answer: {not json"
-        prompt_tokens = sum(_tokens(str(m.get("content", ""))) for m in body["messages"])
-        completion_tokens = _tokens(content)
-        return {
+        answer = {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
             "created": int(time.time()),
@@ -206,12 +278,18 @@ class FakeOpenAI:
                     "finish_reason": "stop",
                 }
             ],
-            "usage": {
+        }
+        if self.usage != "omit":
+            prompt_tokens = sum(usage_tokens(str(m.get("content", ""))) for m in body["messages"])
+            completion_tokens = usage_tokens(content)
+            answer["usage"] = {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
                 "total_tokens": prompt_tokens + completion_tokens,
-            },
-        }
+            }
+            with self.lock:
+                self.reported.append({"path": "chat/completions", **answer["usage"]})
+        return answer
 
     def embeddings(self, body: dict) -> dict:
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
@@ -220,13 +298,13 @@ class FakeOpenAI:
             {"object": "embedding", "index": i, "embedding": _vector(t, dims)}
             for i, t in enumerate(texts)
         ]
-        tokens = sum(_tokens(t) for t in texts)
-        return {
-            "object": "list",
-            "data": data,
-            "model": body.get("model", "fake"),
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        }
+        answer = {"object": "list", "data": data, "model": body.get("model", "fake")}
+        if self.usage != "omit":
+            tokens = sum(usage_tokens(t) for t in texts)
+            answer["usage"] = {"prompt_tokens": tokens, "total_tokens": tokens}
+            with self.lock:
+                self.reported.append({"path": "embeddings", **answer["usage"]})
+        return answer
 
     # -- what it saw ---------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from agents.mind import Mind
@@ -23,18 +25,23 @@ def ada(world):
 def test_announcement_is_in_the_planning_prompt_and_changes_the_plan(fake_llm, world, ada):
     mind = Mind(load_town(world.pk))
     mind.decide(next_request(ada, 1 * HOUR, 1, 1, rid="n0"))
-    before = MindState.objects.get(agent=ada).schedule
     heard = services.announce(world.pk, "A storm is coming tonight", actor="test")
     assert heard == Player.objects.filter(world=world, kind="agent").count()
     notice = Memory.objects.get(agent=ada, source="announcement")
-    assert notice.importance == 9 and "storm" in notice.text
+    assert notice.importance == 9 and notice.text == "Town notice: A storm is coming tonight"
+    # Given the model, asked again, plans the evening at home (scripted: what a model might
+    # make of it), our code asks it again, with the notice, and follows that plan.
+    evening = {"hour": 18, "area": "home_ada", "activity": "staying in because of the storm"}
+    fake_llm.script("DayPlan", json.dumps({"schedule": [evening]}))
     mind.decide(next_request(ada, 1 * HOUR + 5000, 1, 1, rid="n1"))
     plans = fake_llm.chats("DayPlan")
     assert len(plans) == 2  # planned again because of the notice
-    assert "A storm is coming tonight" in plans[-1]["messages"][-1]["content"]
-    after = MindState.objects.get(agent=ada).schedule
-    assert after != before
-    assert any("storm" in e["activity"] for e in after)
+    remembered = plans[-1]["messages"][-1]["content"].split("Places you can be")[0]
+    assert '<untrusted from="memory">Town notice: A storm is coming tonight</untrusted>' in (
+        remembered
+    )
+    assert "storm" not in plans[0]["messages"][-1]["content"]
+    assert MindState.objects.get(agent=ada).schedule == [evening]
 
 
 def test_every_resident_remembers_the_notice_and_replay_keeps_it(offline, world):

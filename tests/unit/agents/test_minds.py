@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from agents import budget
 from agents.mind import Mind
 from agents.models import Memory, MindState, ModelCall
 from agents.residents import load_town
@@ -119,25 +120,41 @@ def test_reflection_after_enough_importance_cites_evidence(
 def test_resident_answers_from_memory_through_the_model(fake_llm, world, ada):
     mind = Mind(load_town(world.pk))
     ana, _ = human(world, "ana", "Ana")
+    # Given the model summarises the talk this way (scripted) …
+    fake_llm.script("Summary", '{"summary": "Ana is opening a bakery on Friday.", "importance": 7}')
     end = talk(world, "c1", [(ana, "I'm opening a bakery on Friday"), (ada, "How exciting!")])
     mind.observe([{"kind": "conversation_ended", "t": end, "conversation": "c1"}])
+    # … our code sent Ana's words to the summariser as hers, delimited as untrusted …
+    [summarised] = fake_llm.chats("Summary")
+    said = '<untrusted from="Ana">I\'m opening a bakery on Friday</untrusted>'
+    assert said in summarised["messages"][-1]["content"]
+    # … stored the summary as Ada's memory, embedded by the model, with Ana as its author …
     memory = Memory.objects.get(agent=ada, kind="conversation")
-    assert "bakery" in memory.text and memory.embedder.startswith("model:")
+    assert memory.text.endswith("Ana is opening a bakery on Friday.")
+    assert memory.importance == 7 and memory.author_user == ana.user
+    assert memory.embedder.startswith("model:")
+    # … and a day later retrieves it into the reply prompt when Ana asks about it.
     asked = [(ana, "Do you remember what I'm opening?")]
     answer = mind.decide(reply_request(ada, ana, "c2", asked, end + 24 * HOUR))
-    assert "bakery" in answer[0]["text"]
+    prompt = fake_llm.chats("Reply")[-1]["messages"][-1]["content"]
+    remembered = prompt.split("What you remember:")[1].split("The conversation so far:")[0]
+    assert "Ana is opening a bakery on Friday." in remembered
+    assert answer[0]["type"] == "say" and answer[0]["text"]
     purposes = set(ModelCall.objects.values_list("purpose", flat=True))
     assert {"summary", "reply", "embed"} <= purposes
 
 
-def test_model_failure_falls_back_to_the_offline_mind(fake_llm, world, ada, bram):
+def test_model_failure_falls_back_to_the_offline_mind(fake_llm, world, ada, bram, settings):
+    settings.MIND_PROVIDER_FAILURES = 3
     fake_llm.mode = "hang"
     mind = Mind(load_town(world.pk))
     answer = mind.decide(reply_request(ada, bram, "c1", [(bram, "Hello Ada!")], 2 * HOUR))
     assert answer[0]["type"] == "say" and answer[0]["text"]
     moved = mind.decide(next_request(ada, 2 * HOUR, 1, 1, rid="n9"))
     assert moved[0]["type"] == "move"
-    assert len(fake_llm.requests) == 1  # one timeout, then the provider is left alone
+    # A few timeouts in a row mark the provider down; then it is left alone.
+    assert len(fake_llm.requests) == 3
+    assert not budget.provider_up()
 
 
 def test_model_plans_the_day_once(fake_llm, world, ada):

@@ -39,6 +39,7 @@ ACTIONS = {
     "resident": "add, edit or retire a resident while the world runs",
     "reembed": "re-embed memories with the configured embedding model (resumable)",
     "vacuum": "prune old history and inputs, expire stale leases, VACUUM",
+    "budget": "show today's model spend and limit; `set TOKENS` or `reset` it",
 }
 
 
@@ -72,6 +73,8 @@ class Command(BaseCommand):
         sub["reembed"].add_argument("--world", type=int, help="only this world (default: all)")
         sub["reembed"].add_argument("--dry-run", action="store_true", help="only count")
         _resident_arguments(sub["resident"])
+        sub["budget"].add_argument("change", nargs="?", choices=["set", "reset"])
+        sub["budget"].add_argument("tokens", nargs="?", type=int, help="daily limit (0: none)")
 
     def handle(self, *args, action: str, **options) -> None:
         self.actor = f"cli:{getpass.getuser()}"
@@ -254,6 +257,27 @@ class Command(BaseCommand):
         bar = reembed.ProgressBar(lambda s: (err.write(s, ending=""), err.flush()), err.isatty())
         report = reembed.reembed(batch=batch, world_id=world, progress=bar, actor=self.actor)
         self.ok(reembed.summary(report))
+
+    def do_budget(self, change: str | None, tokens: int | None, **options) -> None:
+        from agents import services as minds
+
+        world = self.world(options)
+        if change == "set":
+            if tokens is None or tokens < 0:
+                raise CommandError("usage: town budget set TOKENS (a whole number, 0: no limit)")
+            figures = minds.set_daily_tokens(world, tokens, actor=self.actor)
+        elif change == "reset":
+            if tokens is not None:
+                raise CommandError("`town budget reset` takes no number")
+            figures = minds.reset_budget(world, actor=self.actor)
+        else:
+            figures = minds.budget_status(world)
+        limit = f"{figures['limit']:,} tokens" if figures["limit"] else "no limit"
+        self.stdout.write(
+            f"{world.name} (#{world.pk}): {figures['spent']:,} tokens spent today "
+            f"(since {figures['since']:%Y-%m-%d %H:%M} UTC), daily limit {limit}"
+            + ("" if figures["own_limit"] else " (MIND_DAILY_TOKENS)")
+        )
 
     def do_vacuum(self, **options) -> None:
         report = maintenance.run_maintenance()
