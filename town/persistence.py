@@ -6,6 +6,7 @@ Called from the runner through database_sync_to_async; each function is one tran
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -79,9 +80,26 @@ def resident_join(meta: selectors.WorldMeta, player: Player) -> dict:
     return inp
 
 
-@transaction.atomic
+def without_nul(value: Any) -> Any:
+    """`value` with NUL removed from every string in it: PostgreSQL text and jsonb refuse NUL,
+    and one such character must not lose a whole batch (or crash the engine)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    return value
+
+
 def record(world_id: int, accepted: list[dict], events: list[dict], last_input: int) -> int:
     """Write accepted inputs, their consequences and the public history; return the last input id."""
+    accepted = [{**item, "input": without_nul(item["input"])} for item in accepted]
+    return _record(world_id, accepted, without_nul(events), last_input)
+
+
+@transaction.atomic
+def _record(world_id: int, accepted: list[dict], events: list[dict], last_input: int) -> int:
     rows = Input.objects.bulk_create(
         Input(
             world_id=world_id,
@@ -163,10 +181,37 @@ def _apply_event(world_id: int, event: dict, users: dict) -> None:
 def save_snapshot(world_id: int, world: World, last_input: int) -> None:
     """Save the whole engine state; keep only the newest few snapshots."""
     WorldSnapshot.objects.create(
-        world_id=world_id, t=world.now, last_input=last_input, data=world.snapshot()
+        world_id=world_id, t=world.now, last_input=last_input, data=without_nul(world.snapshot())
     )
     WorldRow.objects.filter(pk=world_id).update(clock_ms=world.now)
     keep = WorldSnapshot.objects.filter(world_id=world_id).order_by("-id")[:SNAPSHOTS_KEPT]
     WorldSnapshot.objects.filter(world_id=world_id).exclude(
         id__in=list(keep.values_list("id", flat=True))
     ).delete()
+
+
+def world_status(world_id: int) -> str | None:
+    """A world's status as the database has it (None: the world is gone)."""
+    return WorldRow.objects.filter(pk=world_id).values_list("status", flat=True).first()
+
+
+def resident_inputs(world_id: int, world: World, last_input: int) -> list[dict]:
+    """Inputs that bring a running engine in line with its residents' rows (added, edited or
+    retired by an operator while it ran)."""
+    from town.residents import pending_inputs  # it builds on this module
+
+    row = WorldRow.objects.get(pk=world_id)
+    return pending_inputs(selectors.world_meta(row), world, row, last_input)
+
+
+@transaction.atomic
+def redact_snapshots(world_id: int, author: str) -> int:
+    """Replace a forgotten person's lines in a world's stored snapshots; returns how many changed."""
+    from town.services import redact_author  # services builds on this module's callers
+
+    changed = 0
+    for snap in WorldSnapshot.objects.select_for_update().filter(world_id=world_id):
+        if redact_author(snap.data, author):
+            snap.save(update_fields=["data"])
+            changed += 1
+    return changed

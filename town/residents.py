@@ -18,15 +18,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
 
-from town import persistence, selectors
+from town import control, persistence, selectors
 from town.engine import TownMap
 from town.engine import World as Engine
-from town.groups import engine_group
 from town.models import Input, Player, World
 from town.services import NotFound, WrongState, audit
 
@@ -290,11 +287,11 @@ def _after_commit(row: World, inp: dict | None) -> None:
         try:
             cache.set(_version_key(world_id), time.time_ns(), None)
             if inp is not None and running:  # else the engine catches up when it loads
-                async_to_sync(get_channel_layer().group_send)(
-                    engine_group(world_id), {"type": "engine.input", "input": inp}
-                )
-        except Exception as exc:  # cache or layer down: minds refresh within 30 s, engines
-            # catch up on their next start (pending_inputs)
+                # Through the control path (any process): the engine holding the world
+                # reads what changed from the rows (pending_inputs) and applies it.
+                control.send(world_id, "residents")
+        except Exception as exc:  # cache or database down: minds refresh within 30 s,
+            # engines catch up on their next start (pending_inputs)
             log.warning("resident change not sent to world %s's engine: %s", world_id, exc)
 
     transaction.on_commit(send)

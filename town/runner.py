@@ -20,12 +20,13 @@ import psycopg
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, DataError, IntegrityError, connections
 
-from town import metrics, persistence, selectors
+from town import control, metrics, persistence, selectors
 from town.engine import InputRefused
 from town.groups import ENGINES_GROUP, MINDS_CHANNEL, engine_group, world_group
 from town.lease import LeaseHolder
+from town.services import FORGOTTEN
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ class WorldRunner:
         self.pending: list[dict] = []  # accepted inputs awaiting their write
         self.outbox: list[dict] = []  # written events awaiting their broadcast
         self.next_broadcast = 0.0  # time.monotonic() before which broadcasts wait
+        # Why it stops: a status its pages learn as it stops (a freeze, an archive), or
+        # None (the host shuts down, the lease was lost, a kick): nothing to announce.
+        self.stop_status: str | None = None
+        self.check_status = False  # stopped by the host's scan: read the status when done
         # The world's own database thread (and connection), so its writes never queue
         # behind the web role's sync work on Django's shared thread.
         self.db_thread = ThreadPoolExecutor(1, thread_name_prefix=f"world-{world_id}-db")
@@ -73,6 +78,12 @@ class WorldRunner:
         return self.base_ms + int((time.monotonic() - self.base_mono) * 1000)
 
     # -- life --------------------------------------------------------------------------
+
+    def stop(self, status: str | None = None, *, check_status: bool = False) -> None:
+        """Stop after this step; a frozen or archived world's pages hear it as it stops."""
+        if not self.stopping.is_set():
+            self.stop_status, self.check_status = status, check_status
+        self.stopping.set()
 
     async def run(self, host_stop: asyncio.Event) -> None:
         try:
@@ -100,6 +111,12 @@ class WorldRunner:
             await self._flush(events, [])
             self.outbox = []  # watchers resync from a snapshot that holds these events
             await self.layer.group_send(world_group(self.world_id), {"type": "world.resync"})
+            # Only now, with this engine listening, do pages learn the world runs: a move
+            # sent on the news reaches an engine that answers it.
+            status = control.status_event("running", self.now())
+            await self.layer.group_send(
+                world_group(self.world_id), control.events_message([status], "running")
+            )
             log.info("world %s running from t=%s ms", self.world_id, self.world.now)
             while not (host_stop.is_set() or self.stopping.is_set()):
                 await self._step()
@@ -110,6 +127,44 @@ class WorldRunner:
             await self.layer.group_discard(engine_group(self.world_id), self.channel)
         await self.db(persistence.save_snapshot, self.world_id, self.world, self.last_input)
         log.info("world %s stopped at t=%s ms", self.world_id, self.world.now)
+        await self._announce_stop()
+
+    async def _announce_stop(self) -> None:
+        """Tell the pages the world's new status, after its last snapshot is saved, and
+        answer the inputs that arrived too late for this engine."""
+        status = self.stop_status
+        if status is None and self.check_status:
+            found = await self.db(persistence.world_status, self.world_id)
+            status = found if found in ("frozen", "archived") else None
+        replies: list[tuple[str, dict]] = []
+        while not self.queue.empty():
+            message = self.queue.get_nowait()
+            if message.get("type") == "engine.input":
+                self._refuse_late(message, status, replies)
+        for reply_to, frame in replies:
+            with contextlib.suppress(Exception):
+                await self.layer.send(reply_to, {"type": "world.reply", "frame": frame})
+        if status is not None:
+            event = control.status_event(status, self.world.now)
+            await self.layer.group_send(
+                world_group(self.world_id), control.events_message([event], status)
+            )
+
+    def _refuse_late(self, message: dict, status: str | None, replies: list) -> None:
+        """An input that reached this engine after it was told to stop: one clear answer."""
+        if not message.get("reply_to"):
+            return  # a resident's decision: the mind asks again when the world runs
+        if status is not None:
+            frame = {"type": "error", "code": "world_frozen", "message": f"the world is {status}"}
+        else:
+            frame = {
+                "type": "error",
+                "code": "unavailable",
+                "message": "the world is restarting; send it again",
+            }
+        if message.get("client_id"):
+            frame["id"] = message["client_id"]
+        replies.append((message["reply_to"], frame))
 
     async def _receive(self) -> None:
         while True:
@@ -145,15 +200,38 @@ class WorldRunner:
             self.next_tick += STEP_MS
         replies: list[tuple[str, dict]] = []
         snapshot_requests: list[str] = []
+        forgotten: list[str] = []
+        residents_changed = False
         for message in batch:
             kind = message.get("type")
-            if kind == "engine.input":
+            if kind == "engine.input" and self.stopping.is_set():
+                self._refuse_late(message, self.stop_status, replies)
+            elif kind == "engine.input":
                 events += self._handle_input(message, now, replies)
             elif kind == "engine.snapshot":
                 snapshot_requests.append(message["reply_to"])
             elif kind == "engine.stop":
-                self.stopping.set()
+                self.stop(message.get("status"))
+            elif kind == "engine.forget":
+                forgotten.append(message["author"])
+            elif kind == "engine.residents":
+                residents_changed = True
+        if residents_changed and not self.stopping.is_set():
+            # Added, edited or retired residents: the database says what changed.
+            found = await self.db(
+                persistence.resident_inputs, self.world_id, self.world, self.last_input
+            )
+            for inp in found:
+                events += self._handle_input({"input": inp}, now, replies)
+        for author in forgotten:
+            events += self._forget(author, now)
         await self._flush(events, replies)
+        if forgotten:
+            # The words must not outlive the forget in any snapshot, stored or next.
+            self.last_snapshot = self.world.now
+            await self.db(persistence.save_snapshot, self.world_id, self.world, self.last_input)
+            for author in forgotten:
+                await self.db(persistence.redact_snapshots, self.world_id, author)
         if self.outbox and (snapshot_requests or time.monotonic() >= self.next_broadcast):
             await self._broadcast()  # a snapshot must include every event before its seq
         for reply_to in snapshot_requests:
@@ -180,6 +258,9 @@ class WorldRunner:
         inp = message["input"]
         reply_to = message.get("reply_to")
         client_id = message.get("client_id")
+        expires = message.get("expires")
+        if expires is not None and time.time() > expires:
+            return []  # its socket answered `unavailable` already: the client sends it again
         try:
             self._check_capacity(inp)
             already = self.world.has_applied(inp.get("key"))  # a resend: ack, don't log
@@ -193,7 +274,14 @@ class WorldRunner:
             return []
         if not already:
             self.pending.append(
-                {"input": inp, "t": now, "user_id": message.get("user_id"), "events": events}
+                {
+                    "input": inp,
+                    "t": now,
+                    "user_id": message.get("user_id"),
+                    "events": events,
+                    "reply_to": reply_to,
+                    "client_id": client_id,
+                }
             )
         if reply_to and client_id:
             ack = {"type": "ack", "id": client_id}
@@ -201,6 +289,18 @@ class WorldRunner:
                 ack["player"] = inp["actor"]
             replies.append((reply_to, ack))
         return events
+
+    def _forget(self, author: str, now: int) -> list[dict]:
+        """Scrub a forgotten person's words from the running world, as forget_user did to
+        the database: recent lines dropped (their rows are deleted), conversation lines in
+        the engine's state replaced by the FORGOTTEN marker."""
+        self.recent = [m for m in self.recent if m.get("author") != author]
+        self.outbox = [e for e in self.outbox if not _said_by(e, author)]
+        for conv in self.world.conversations.values():
+            _redact_lines(conv.messages, author)
+        for request in self.world.requests.values():
+            _redact_lines(request.get("context", {}).get("messages", []), author)
+        return [control.forgotten_event(author, now)]
 
     def _check_capacity(self, inp: dict) -> None:
         if inp.get("type") == "join" and inp.get("kind") == "human":
@@ -212,9 +312,17 @@ class WorldRunner:
         """Persist accepted inputs, messages and history, then broadcast and acknowledge."""
         self._name_authors(events)
         if self.pending or events:
-            self.last_input = await self.db(
-                persistence.record, self.world_id, self.pending, events, self.last_input
-            )
+            try:
+                self.last_input = await self.db(
+                    persistence.record, self.world_id, self.pending, events, self.last_input
+                )
+            except (DataError, IntegrityError) as exc:
+                # Bad data, not the database away: refuse what cannot be written, keep the
+                # world running (an OperationalError still stops the runner: see scan).
+                log.warning(
+                    "world %s: a batch was refused by the database (%s)", self.world_id, exc
+                )
+                events = await self._record_one_by_one(events, replies)
         self.pending = []
         if events:
             self._remember_messages(events)
@@ -227,6 +335,44 @@ class WorldRunner:
                 )
         for reply_to, frame in replies:
             await self.layer.send(reply_to, {"type": "world.reply", "frame": frame})
+
+    async def _record_one_by_one(self, events: list[dict], replies: list) -> list[dict]:
+        """Write a refused batch input by input; refuse the inputs that still fail (no ack,
+        an `invalid` error, their events neither written nor broadcast)."""
+        mine = {id(e) for item in self.pending for e in item["events"]}
+        written = [e for e in events if id(e) not in mine]  # the step's own events
+        if written:
+            self.last_input = await self.db(
+                persistence.record, self.world_id, [], written, self.last_input
+            )
+        for item in self.pending:
+            try:
+                self.last_input = await self.db(
+                    persistence.record, self.world_id, [item], item["events"], self.last_input
+                )
+            except (DataError, IntegrityError) as exc:
+                log.warning("world %s: input refused by the database: %s", self.world_id, exc)
+                self._refuse_unwritten(item, replies)
+                continue
+            written += item["events"]
+        order = {id(e): n for n, e in enumerate(events)}
+        return sorted(written, key=lambda e: order[id(e)])
+
+    def _refuse_unwritten(self, item: dict, replies: list) -> None:
+        reply_to, client_id = item.get("reply_to"), item.get("client_id")
+        if not (reply_to and client_id):
+            return
+        frame = {
+            "type": "error",
+            "code": "invalid",
+            "message": "that could not be stored; nothing was changed",
+            "id": client_id,
+        }
+        for n, (to, sent) in enumerate(replies):
+            if to == reply_to and sent.get("id") == client_id and sent["type"] == "ack":
+                replies[n] = (reply_to, frame)
+                return
+        replies.append((reply_to, frame))
 
     async def _broadcast(self) -> None:
         """Send the written events to every watcher as one `events` frame."""
@@ -275,8 +421,10 @@ class EngineHost:
         self.layer = get_channel_layer()
         self.leases = LeaseHolder()
         wake = asyncio.Event()
+        self.wake = wake
         channel = await self.layer.new_channel()
         listener = asyncio.ensure_future(self._listen(channel, wake))
+        control.subscribe(self.on_control)
         down_since: float | None = None
         try:
             while not stop.is_set():
@@ -298,6 +446,7 @@ class EngineHost:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(_first(stop.wait(), wake.wait()), SCAN_EVERY)
         finally:
+            control.unsubscribe(self.on_control)
             listener.cancel()
             with contextlib.suppress(Exception):  # the layer may be down
                 await self.layer.group_discard(ENGINES_GROUP, channel)
@@ -306,6 +455,22 @@ class EngineHost:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(task, 10)
             await self.leases.close()
+
+    async def on_control(self, notice: dict) -> None:
+        """A lever pulled anywhere (town/control.py): act on the worlds this host runs."""
+        action, world_id = notice.get("action"), notice.get("world")
+        held = self.runners.get(world_id)
+        runner = held[0] if held else None
+        if action in control.STOPS or action in control.QUIET_STOPS:
+            if runner is not None:
+                runner.stop(control.STOPS.get(action))
+            self.wake.set()  # reap it (and free its lease) as soon as it is done
+        elif action in control.WAKES:
+            self.wake.set()
+        elif runner is not None and action == "forget":
+            runner.queue.put_nowait({"type": "engine.forget", "author": notice["author"]})
+        elif runner is not None and action == "residents":
+            runner.queue.put_nowait({"type": "engine.residents"})
 
     async def _listen(self, channel: str, wake: asyncio.Event) -> None:
         await _rejoin(self.layer, ENGINES_GROUP, channel, first=True)
@@ -355,12 +520,24 @@ class EngineHost:
         running = set(await database_sync_to_async(selectors.running_world_ids)())
         for world_id, (runner, _task) in self.runners.items():
             if world_id not in running:
-                runner.stopping.set()  # frozen or archived from another process
+                # Frozen or archived while this host missed the notice (its listener was
+                # reconnecting): the database's word stands, and the pages hear it.
+                runner.stop(check_status=True)
         for world_id in sorted(running):
             if world_id in self.runners or not await self.leases.take(world_id):
                 continue
             runner = WorldRunner(world_id, self.layer)
             self.runners[world_id] = (runner, asyncio.ensure_future(runner.run(stop)))
+
+
+def _said_by(event: dict, author: str) -> bool:
+    return event.get("kind") == "message" and event.get("author") == author
+
+
+def _redact_lines(lines: list[dict], author: str) -> None:
+    for line in lines:
+        if line.get("author") == author:
+            line["text"] = FORGOTTEN
 
 
 async def _rejoin(layer, group: str, channel: str, first: bool = False) -> None:

@@ -1,26 +1,25 @@
 """Every write to the town goes through one named function here.
 
 Views, consumers, admin actions and management commands all call these; each does the
-write, its audit record and the realtime notice (sent only after the transaction commits).
+write, its audit record and the realtime notice. Notices travel the control path
+(town/control.py): a NOTIFY inside the transaction, delivered to every town process when it
+commits, whichever process made the change.
 """
 
 from __future__ import annotations
 
-import json
 import time
 import tomllib
 from datetime import timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Q
 
-from town import clock
-from town.groups import ENGINES_GROUP, MINDS_CHANNEL, engine_group, human_pid, world_group
+from town import clock, control
+from town.groups import human_pid
 from town.lease import LEASE_NAMESPACE
 from town.models import AuditEntry, HistoryEvent, Input, Message, Player, World, WorldSnapshot
 
@@ -86,7 +85,7 @@ def init_world(name: str = "Hearthvale", *, actor: Any = None) -> World:
     world = create_world(name, make_current=True)
     World.objects.filter(pk=world.pk).update(last_heartbeat=clock.now())
     audit(world, "init", actor, name=name)
-    transaction.on_commit(_wake_engines)
+    control.send(world.pk, "init")
     return world
 
 
@@ -110,7 +109,7 @@ def record_heartbeat(world_id: int) -> bool:
         return False
     world = World.objects.get(pk=world_id)
     audit(world, "thaw", "visitor")
-    _notify_after_commit(world, stop_engine=False)
+    control.send(world_id, "thaw")  # the engine that starts it tells the pages
     return True
 
 
@@ -140,43 +139,20 @@ def audit(world: World | None, action: str, actor: Any = None, **detail: Any) ->
 
 
 def broadcast_events(world_id: int, events: list[dict], *, status: str | None = None) -> None:
-    """Send non-engine events (status, music) to everyone watching a world, in an events frame."""
-    text = json.dumps({"type": "events", "events": events}, separators=(",", ":"))
-    message = {"type": "world.events", "seq": None, "text": text}
-    if status:
-        message["status"] = status
-    async_to_sync(get_channel_layer().group_send)(world_group(world_id), message)
+    """Send non-engine events (announcements, music) to every page watching a world.
 
-
-def _broadcast_status(world: World) -> None:
-    event = {"kind": "world_status", "t": world.clock_ms, "status": world.status}
-    broadcast_events(world.pk, [event], status=world.status)
-
-
-def _wake_engines() -> None:
-    async_to_sync(get_channel_layer().group_send)(ENGINES_GROUP, {"type": "engine.wake"})
-
-
-def _stop_engine(world_id: int) -> None:
-    async_to_sync(get_channel_layer().group_send)(engine_group(world_id), {"type": "engine.stop"})
-
-
-def _notify_after_commit(world: World, *, stop_engine: bool) -> None:
-    def send() -> None:
-        if stop_engine:
-            _stop_engine(world.pk)
-        else:
-            _wake_engines()
-        _broadcast_status(world)
-
-    transaction.on_commit(send)
+    Through the control path, so it reaches the pages from any process; inside a
+    transaction the events go out when it commits.
+    """
+    data = {"status": status} if status else {}
+    control.send(world_id, "events", events=events, **data)
 
 
 def _freeze(world: World, actor: Any, reason: str) -> World:
     world.status, world.frozen_reason = World.Status.FROZEN, reason
     world.save(update_fields=["status", "frozen_reason"])
     audit(world, "freeze", actor, reason=reason)
-    _notify_after_commit(world, stop_engine=True)
+    control.send(world.pk, "freeze", t=world.clock_ms)  # its engine stops and tells the pages
     return world
 
 
@@ -199,7 +175,9 @@ def resume_world(world_id: int, *, actor: Any = None) -> World:
     world.last_heartbeat = clock.now()
     world.save(update_fields=["status", "frozen_reason", "last_heartbeat"])
     audit(world, "resume", actor)
-    _notify_after_commit(world, stop_engine=False)
+    # No status for the pages yet: the engine that starts the world announces `running`
+    # once it takes inputs, so nobody's move goes to an engine that is not there.
+    control.send(world.pk, "resume")
     return world
 
 
@@ -239,10 +217,7 @@ def kick_world(world_id: int, *, actor: Any = None, wait: float = 10.0) -> str:
             raise WrongState(f"{world.name} is {world.status}, not running: resume it instead")
         World.objects.filter(pk=world_id).update(status=World.Status.FROZEN, frozen_reason=OPERATOR)
     holder = lease_holders().get(world_id)
-    _stop_engine(world_id)
-    async_to_sync(get_channel_layer().send)(
-        MINDS_CHANNEL, {"type": "mind.reset", "world": world_id}
-    )
+    control.send(world_id, "kick")  # its engine stops quietly; the minds re-read residents
     outcome = "no engine was running it; engines were asked to start it"
     if holder is not None:
         outcome = "its engine stopped and starts again from the last snapshot"
@@ -257,7 +232,7 @@ def kick_world(world_id: int, *, actor: Any = None, wait: float = 10.0) -> str:
         )
         world.refresh_from_db()
         audit(world, "kick", actor, outcome=outcome)
-        _notify_after_commit(world, stop_engine=False)
+        control.send(world_id, "wake")
     return outcome
 
 
@@ -280,7 +255,7 @@ def archive_world(world_id: int, *, actor: Any = None) -> World:
     world.status, world.frozen_reason = World.Status.ARCHIVED, ""
     world.save(update_fields=["status", "frozen_reason"])
     audit(world, "archive", actor, was=was)
-    _notify_after_commit(world, stop_engine=True)
+    control.send(world.pk, "archive", t=world.clock_ms)
     return world
 
 
@@ -289,7 +264,7 @@ def wipe_town(*, actor: Any = None, wait: float = 10.0) -> dict[str, int]:
     running = list(World.objects.filter(status=World.Status.RUNNING).values_list("id", flat=True))
     World.objects.filter(pk__in=running).update(status=World.Status.FROZEN, frozen_reason=OPERATOR)
     for world_id in running:
-        _stop_engine(world_id)
+        control.send(world_id, "stop")
     if not all(_lease_freed(world_id, wait) for world_id in running):
         # Engines that did not hear us (another process, no shared channel layer): close
         # their lease connections; the worlds are frozen, so no engine takes them again.
@@ -341,19 +316,28 @@ def forget_user(username: str, *, actor: Any = None) -> dict[str, int]:
         redacted += 1
     history = HistoryEvent.objects.filter(kind="message", data__author=pid).delete()[0]
     for snap in WorldSnapshot.objects.filter(world_id__in=worlds):
-        if _redact_snapshot(snap.data, pid):
+        if redact_author(snap.data, pid):
             snap.save(update_fields=["data"])
     counts = {"messages": removed, "inputs": redacted, "history": history, "memories": memories}
     audit(None, "forget", actor, user=username, **counts)
+    # Running engines still hold the words (recent lines, conversations): they scrub them,
+    # save a clean snapshot and tell their pages; pages of worlds no engine runs hear it
+    # from their process's control listener.
+    for world_id, t in World.objects.filter(pk__in=worlds).values_list("pk", "clock_ms"):
+        control.send(world_id, "forget", author=pid, t=t)
     return counts
 
 
-def _redact_snapshot(data: dict, pid: str) -> bool:
+def redact_author(data: dict, pid: str) -> bool:
+    """Replace a person's lines in a world snapshot's state with the FORGOTTEN marker."""
     changed = False
-    for conv in data.get("conversations", []):
-        for line in conv.get("messages", []):
-            if line.get("author") == pid and line.get("text") != FORGOTTEN:
-                line["text"], changed = FORGOTTEN, True
+    lines = [line for conv in data.get("conversations", []) for line in conv.get("messages", [])]
+    # A resident's pending reply request quotes the conversation too.
+    for request in data.get("requests", []):
+        lines += request.get("context", {}).get("messages", [])
+    for line in lines:
+        if line.get("author") == pid and line.get("text") != FORGOTTEN:
+            line["text"], changed = FORGOTTEN, True
     return changed
 
 

@@ -130,7 +130,27 @@ class Command(BaseCommand):
 
 
 async def run_roles(roles: list[str], stop: asyncio.Event) -> None:
-    """Run the named roles until `stop` is set; a crashed role is logged and restarted."""
+    """Run the named roles until `stop` is set; a crashed role is logged and restarted.
+
+    Whatever the roles (a web-only process too), the process listens on the control path
+    (town/control.py) for levers pulled anywhere, for as long as the roles run.
+    """
+    from channels.layers import get_channel_layer
+
+    from town import control
+
+    done = asyncio.Event()
+    listener = asyncio.ensure_future(control.listen(get_channel_layer(), roles, done))
+    try:
+        await _run_roles(roles, stop)
+    finally:
+        done.set()
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await listener
+
+
+async def _run_roles(roles: list[str], stop: asyncio.Event) -> None:
     from town.roles import ROLES
 
     async def supervise(name: str) -> None:
