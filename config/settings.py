@@ -103,6 +103,8 @@ for _provider, _prefix in (("github", "GITHUB"), ("google", "GOOGLE")):
         }
 
 MIDDLEWARE = [
+    # First: requests with control characters are refused before anything reads them.
+    "config.middleware.RequestGuard",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -116,6 +118,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# With DEBUG on, tracebacks only for loopback visitors (no proxy) and staff (docs/security.md).
+DEFAULT_EXCEPTION_REPORTER = "config.middleware.TownExceptionReporter"
 ASGI_APPLICATION = "config.asgi.application"
 WSGI_APPLICATION = None
 
@@ -187,15 +191,26 @@ AUTHENTICATION_BACKENDS = [
 # allauth: username + email + password; spectators need no account.
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", "none" if DEBUG else "optional")
+# Verification is mandatory when mail can be sent, else impossible (none).
+ACCOUNT_EMAIL_VERIFICATION = env(
+    "ACCOUNT_EMAIL_VERIFICATION", "mandatory" if env("EMAIL_HOST") else "none"
+)
 ACCOUNT_UNIQUE_EMAIL = True
+# Sign-up never says an address is taken. With mandatory verification the owner is mailed
+# instead; otherwise ("strict") a second, unverified account may share the address
+# (docs/decisions.md).
+ACCOUNT_PREVENT_ENUMERATION = True if ACCOUNT_EMAIL_VERIFICATION == "mandatory" else "strict"
+# Sign-in failures are limited per address and per username (allauth's "login_failed");
+# the admin's own login form redirects to allauth's (config/urls.py).
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TOWN_TRUSTED_PROXIES", 0)
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 if TESTING:
     ACCOUNT_RATE_LIMITS = False
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 
-# Email: console in development, SMTP when EMAIL_HOST is set.
+# Email: SMTP when EMAIL_HOST is set; printed to the console only when asked for
+# (TOWN_DEV_EMAIL=console: reset links in the log); otherwise dropped with a log line.
 EMAIL_HOST = env("EMAIL_HOST")
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -203,8 +218,10 @@ if EMAIL_HOST:
     EMAIL_HOST_USER = env("EMAIL_HOST_USER")
     EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
-else:
+elif env("TOWN_DEV_EMAIL") == "console":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+else:
+    EMAIL_BACKEND = "accounts.mail.UnsentMailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "town@localhost")
 
 LANGUAGE_CODE = "en-us"

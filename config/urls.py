@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 
+from accounts import views as account_views
 from music import views as music_views
 from town import views as town_views
 
@@ -16,6 +17,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the header's switcher
     # The page's JS strings (locale/*/djangojs.po only: packages=["town"] skips admin's).
     path("jsi18n/", JavaScriptCatalog.as_view(packages=["town"]), name="javascript-catalog"),
+    # Before the admin's own: its login form has no failed-login limit (docs/security.md).
+    path("admin/login/", account_views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("", include("town.urls")),
     path("", include("agents.urls")),
