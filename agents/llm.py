@@ -95,8 +95,11 @@ class ModelClient:
         max_tokens: int = 300,
         stream: bool = False,
     ) -> str:
-        """A free-text answer (streamed from the provider when `stream`)."""
-        return self._chat(purpose, messages, world_id, agent, max_tokens, {}, stream=stream).strip()
+        """A free-text answer (streamed from the provider when `stream`); never empty."""
+        text = self._chat(purpose, messages, world_id, agent, max_tokens, {}, stream=stream)
+        if not text.strip():
+            raise ModelUnavailable(f"an empty {purpose} answer")
+        return text.strip()
 
     def _chat(
         self,

@@ -27,6 +27,7 @@ from agents.planning import ensure_plan, entry_at
 from agents.reflection import reflect
 from agents.residents import Town
 from agents.routine import _errand
+from town.protocol import MAX_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ class Mind:
                 state.told.setdefault(str(memory.pk), []).append(others[0]["id"])
                 state.save(update_fields=["told", "updated"])
         text, end = self._line(resident, ctx, recalled, news)
-        say = [{"type": "say", "conversation": cid, "text": text[:500]}]
+        say = [{"type": "say", "conversation": cid, "text": text[:MAX_TEXT]}]
         return say + leave if end or len(mine) + 1 >= limit else say
 
     def _line(

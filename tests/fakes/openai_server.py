@@ -8,6 +8,7 @@ a given answer scripts it explicitly (`script`). It can misbehave on demand:
 
     mode = "ok" | "error" (HTTP 500) | "hang" (never answers in time) | "invalid_json"
     bad = None | "wrong_schema" | "not_json" | "unknown_area" | "too_long" | "empty"
+          | "mixed" (each of those in turn, one per answer)
     fail_next(n, status, headers)  the next n requests get that HTTP error (e.g. a 429)
     usage = "words" (tokens = 3 per word + 7, unlike our chars/4 estimate) | "omit"
 """
@@ -27,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 _UNTRUSTED = re.compile(r'<untrusted from="([^"]*)">(.*?)</untrusted>', re.S)
 _PLACES = re.compile(r"^Places you can be: (.*)\.$", re.M)
 LONG = 5000  # characters of an over-long answer
+BAD_KINDS = ("wrong_schema", "not_json", "unknown_area", "too_long", "empty")
 REPLIES = ("Good to see you.", "That sounds interesting.", "I should get going soon.")
 ACTIVITIES = ("spending some time", "looking around", "taking a break")
 
@@ -130,6 +132,7 @@ class FakeOpenAI:
         self.scripts: dict[str | None, list[str | Callable[[dict], str]]] = {}
         self.failures: list[tuple[int, dict]] = []
         self.reported: list[dict] = []  # the usage figures the fake sent, in order
+        self.bad_given: list[str] = []  # the kinds of bad answers sent, in order
         self.embedding_dims: int | None = None  # None: the dimensions asked for, else 512
         self.released = threading.Event()
         self.lock = threading.Lock()
@@ -257,7 +260,12 @@ class FakeOpenAI:
             answer = queue.pop(0) if len(queue) > 1 else queue[0]
             return answer(body) if callable(answer) else answer
         if self.bad is not None:
-            return bad_answer(self.bad, schema, body)
+            with self.lock:
+                kind = self.bad
+                if kind == "mixed":
+                    kind = BAD_KINDS[len(self.bad_given) % len(BAD_KINDS)]
+                self.bad_given.append(kind)
+            return bad_answer(kind, schema, body)
         return self.answer(schema, body)
 
     def completion(self, body: dict) -> dict:

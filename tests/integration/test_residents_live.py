@@ -79,6 +79,9 @@ async def test_resident_added_edited_and_retired_while_the_world_runs(live_town)
         "identity": "Zoe has become the town's new baker.",
         "routine": [{"hour": 6, "area": "cafe", "activity": "baking bread"}],
     }
+    # Given the model plans the new baker's day at the cafe (scripted: the fake answers
+    # neutrally otherwise), she walks there.
+    fake.script("DayPlan", '{"schedule": [{"hour": 0, "area": "cafe", "activity": "baking"}]}')
     _row, changed = await edit(world.pk, "zoe", changes, "tester")
     assert changed == ["character", "identity", "name", "routine"]
     updated = await watcher.until(lambda e: e.get("kind") == "player_updated")
