@@ -428,6 +428,7 @@ class EngineHost:
         down_since: float | None = None
         try:
             while not stop.is_set():
+                wake.clear()  # before the scan: a wake during it calls for another one
                 try:
                     await self.scan(stop)
                 except (DatabaseError, psycopg.Error, OSError) as exc:
@@ -442,7 +443,6 @@ class EngineHost:
                             "engine: database back after %.1f s", time.monotonic() - down_since
                         )
                         down_since = None
-                wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(_first(stop.wait(), wake.wait()), SCAN_EVERY)
         finally:
@@ -463,8 +463,7 @@ class EngineHost:
         runner = held[0] if held else None
         if action in control.STOPS or action in control.QUIET_STOPS:
             if runner is not None:
-                runner.stop(control.STOPS.get(action))
-            self.wake.set()  # reap it (and free its lease) as soon as it is done
+                runner.stop(control.STOPS.get(action))  # its lease frees once it is done
         elif action in control.WAKES:
             self.wake.set()
         elif runner is not None and action == "forget":
@@ -527,7 +526,11 @@ class EngineHost:
             if world_id in self.runners or not await self.leases.take(world_id):
                 continue
             runner = WorldRunner(world_id, self.layer)
-            self.runners[world_id] = (runner, asyncio.ensure_future(runner.run(stop)))
+            task = asyncio.ensure_future(runner.run(stop))
+            # Reaped (its lease freed) by a scan at once, not up to SCAN_EVERY later: a kick
+            # waits for the lease, and another engine may be waiting to take the world.
+            task.add_done_callback(lambda _task: self.wake.set())
+            self.runners[world_id] = (runner, task)
 
 
 def _said_by(event: dict, author: str) -> bool:
