@@ -115,6 +115,20 @@ def _download(url: str) -> tuple[bytes, str]:
         raise ReplicateFailed(f"the track at {url} is empty")
     suffix = PurePosixPath(urlparse(url).path).suffix.lstrip(".").lower()
     extension = EXTENSIONS.get(content_type) or (suffix if suffix in {"wav", "mp3", "ogg"} else "")
-    if not extension:
+    # The bytes decide, not the name or the header: an error page served at a ".wav" URL
+    # must never become the town's music.
+    sniffed = _sniff(data)
+    if not extension or sniffed is None:
         raise ReplicateFailed(f"the track at {url} is not audio ({content_type or 'no type'})")
-    return data, extension
+    return data, sniffed
+
+
+def _sniff(data: bytes) -> str | None:
+    """The audio format the bytes are in (wav, mp3, ogg), or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "wav"
+    if data[:4] == b"OggS":
+        return "ogg"
+    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "mp3"
+    return None

@@ -7,7 +7,7 @@ Runs in a thread on 127.0.0.1:<free port>, so the real `replicate` client runs u
            "fail"     the prediction ends with status "failed" and an error
            "error"    creating a prediction answers HTTP 500
            "hang"     the prediction never finishes (the caller's bounded wait must end it)
-           "not_audio" the output URL serves HTML
+           "not_audio" the output URL looks like a WAV file but serves an HTML page
 """
 
 from __future__ import annotations
@@ -77,8 +77,7 @@ class FakeReplicate:
             if self.mode == "fail":
                 p.update(status="failed", error="CUDA out of memory (fake)")
             else:
-                ext = "html" if self.mode == "not_audio" else "wav"
-                p.update(status="succeeded", output=f"{self.url}/files/{pid}.{ext}")
+                p.update(status="succeeded", output=f"{self.url}/files/{pid}.wav")
         else:
             p["status"] = "processing"
         return p
@@ -160,7 +159,7 @@ class FakeReplicate:
             def do_GET(self) -> None:
                 self._record(None)
                 if self.path.startswith("/files/"):
-                    html = self.path.endswith(".html")
+                    html = fake.mode == "not_audio"
                     data = b"<html>nope</html>" if html else fake.audio
                     self.send_response(200)
                     self.send_header("Content-Type", "text/html" if html else "audio/wav")

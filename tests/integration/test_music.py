@@ -169,6 +169,23 @@ def test_replicate_outage_and_endless_predictions_fall_back(replicate, music_set
     assert any(path.endswith("/cancel") for _, path, _, _ in hanging.requests)
 
 
+@pytest.mark.django_db
+def test_a_track_that_is_not_audio_is_refused_and_the_composer_stands_in(replicate):
+    fake = replicate("not_audio")  # the prediction "succeeds"; its .wav URL serves a web page
+    world = town_services.create_world("Notsound")
+    track = services.make_track(world.pk)
+    assert track.source == "procedural"
+    assert "is not audio" in track.detail["replicate_error"]
+    assert len(fake.created()) == 2  # retried like any other failure, then given up
+    downloads = [path for method, path, _, _ in fake.requests if path.startswith("/files/")]
+    assert downloads and all(path.endswith(".wav") for path in downloads)
+    data = stored(track)
+    assert b"<html" not in data
+    audio, _ = decode(data)  # a real WAV from the composer
+    assert float(np.sqrt(np.mean(audio**2))) > 0.05
+    assert AuditEntry.objects.filter(world=world, action="music_fallback").exists()
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_clients_hear_the_new_track_and_can_load_it(town):
     watcher = Socket(town.pk)
