@@ -400,3 +400,10 @@ MIDDLEWARE.insert(
     "django.middleware.locale.LocaleMiddleware",
 )
 TOWN_LANGUAGE = env("TOWN_LANGUAGE", "en")  # residents' language for worlds that set none
+
+# --- Sockets ---
+# Slow clients (town/backpressure.py): a socket whose unsent data passes this many bytes
+# gets no broadcasts until it has read them (then one snapshot), and is dropped when it
+# stays backed up this many seconds.
+TOWN_SEND_BUFFER_BYTES = env_int("TOWN_SEND_BUFFER_BYTES", 256 * 1024)
+TOWN_SLOW_CLIENT_SECONDS = env_int("TOWN_SLOW_CLIENT_SECONDS", 30)

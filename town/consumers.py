@@ -8,6 +8,7 @@ events to everyone watching.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -15,13 +16,16 @@ import time
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.db import DatabaseError
 
 from town import metrics, ratelimit, selectors, services
+from town.backpressure import SendBuffer
 from town.groups import engine_group, human_pid, world_group
 from town.hub import hub_for
 from town.protocol import PLAYER_TYPES, STAFF_TYPES, ProtocolError, parse_frame
 from town.ratelimit import TokenBucket
+from town.text import BadText, clean_name
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,9 @@ GARBAGE_WINDOW = 10.0
 POLICY_CLOSE = 4008
 HEARTBEAT_WRITE_EVERY = 30.0
 REJOIN_EVERY = 1.0  # seconds between tries to rejoin the world's group after a layer error
+# Every forwarded input gets exactly one answer: the engine's ack or error, or after this
+# many seconds without one, `error unavailable` (and the engine then drops the input).
+ANSWER_WITHIN = 5.0
 # Per process and world: one heartbeat write stands for every socket watching a running
 # world, so a crowd connecting at once does not queue hundreds of identical writes.
 _last_world_heartbeat: dict[int, float] = {}
@@ -44,6 +51,15 @@ class WorldConsumer(AsyncWebsocketConsumer):
     world_id: int | None = None
     slots: list[str] = []
     counted = False
+    released = False
+    hub = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Run the socket; whatever ends it (a crash included), its slots and hub entry go."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._release()
 
     # Channels assigns `channel_receive` (the layer's receive for our channel) before the
     # first message; wrapping it here keeps a channel-layer outage (Redis down) from
@@ -64,10 +80,17 @@ class WorldConsumer(AsyncWebsocketConsumer):
         never touch the database) that hop was the web role's bottleneck: hundreds of
         sockets queued behind one thread. Everything else keeps Channels' path.
         """
-        if message["type"] in NO_DATABASE_MESSAGES:
-            await getattr(self, get_handler_name(message))(message)
-        else:
-            await super().dispatch(message)
+        try:
+            if message["type"] in NO_DATABASE_MESSAGES:
+                await getattr(self, get_handler_name(message))(message)
+            else:
+                await super().dispatch(message)
+        except Exception:
+            if message["type"] in ("websocket.connect", "websocket.disconnect"):
+                raise
+            # One bad message must not kill the socket: log it; the client's own frames
+            # are answered in receive(), broadcasts lost here are healed by a resync.
+            log.exception("socket on world %s: %s not handled", self.world_id, message["type"])
 
     async def _resilient_receive(self) -> dict:
         while True:
@@ -98,6 +121,14 @@ class WorldConsumer(AsyncWebsocketConsumer):
             return
 
     async def connect(self) -> None:
+        try:
+            await self._connect()
+        except Exception:
+            log.exception("handshake refused: the socket could not be set up")
+            await self._release()
+            await self.close()
+
+    async def _connect(self) -> None:
         world_id = self.scope["url_route"]["kwargs"].get("world_id")
         try:
             self.world = await database_sync_to_async(selectors.world_or_current)(world_id)
@@ -130,6 +161,13 @@ class WorldConsumer(AsyncWebsocketConsumer):
         self.buffer: list[dict] = []
         self.refusals: list[float] = []
         self.last_heartbeat_write = 0.0
+        self.awaiting: dict[str, list[float]] = {}  # client id -> deadlines of forwarded inputs
+        self.send_buffer = SendBuffer(
+            on_drained=self._caught_up,
+            on_stuck=self._stuck,
+            stuck_after=settings.TOWN_SLOW_CLIENT_SECONDS,
+        )
+        self.chores: set[asyncio.Task] = set()  # short tasks started from callbacks
         self.inputs = TokenBucket(rate=8, burst=20)
         self.chat = TokenBucket(rate=0.5, burst=5)
         self.invites = TokenBucket(rate=0.2, burst=3)
@@ -144,6 +182,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
             return
         self.world_id = self.world.pk
         await self.accept()
+        self.send_buffer.attach(self.base_send, settings.TOWN_SEND_BUFFER_BYTES)
         metrics.connected(self.world_id, 1)
         self.counted = True
         self.housekeeping = asyncio.ensure_future(self._housekeeping())
@@ -151,18 +190,30 @@ class WorldConsumer(AsyncWebsocketConsumer):
         await self.record_heartbeat()
 
     async def disconnect(self, code: int) -> None:
-        if self.world_id is not None:
-            await self.hub.unwatch(self)
-        if self.counted:
-            metrics.connected(self.world_id, -1)
-            self.counted = False
-        if self.slots:
-            await ratelimit.run(ratelimit.release_connection, self.slots)
-            self.slots = []
+        await self._release()
+
+    async def _release(self) -> None:
+        """Give back everything the socket holds; safe to call on every exit path, twice."""
+        if self.released:
+            return
+        self.released = True
         for name in ("fallback", "housekeeping"):
             task = getattr(self, name, None)
             if task:
                 task.cancel()
+        for task in getattr(self, "chores", ()):
+            task.cancel()
+        if getattr(self, "send_buffer", None):
+            self.send_buffer.stopProducing()
+        if self.hub is not None:
+            with contextlib.suppress(Exception):  # the layer may be why we are closing
+                await self.hub.unwatch(self)
+        if self.counted:
+            metrics.connected(self.world_id, -1)
+            self.counted = False
+        if self.slots:
+            slots, self.slots = self.slots, []
+            await ratelimit.run(ratelimit.release_connection, slots)
 
     async def _housekeeping(self) -> None:
         """Keep our connection slots alive and this process's metrics published."""
@@ -171,6 +222,45 @@ class WorldConsumer(AsyncWebsocketConsumer):
             await ratelimit.run(ratelimit.refresh_connection, self.slots)
             if metrics.due():
                 await ratelimit.run(metrics.publish_now)
+
+    def _chore(self, coro) -> None:
+        """Run a short coroutine from a callback, keeping a reference until it is done."""
+        if self.released:
+            coro.close()
+            return
+        task = asyncio.ensure_future(coro)
+        self.chores.add(task)
+        task.add_done_callback(self.chores.discard)
+
+    async def _answer_overdue(self) -> None:
+        """Inputs the engine left unanswered past their deadline get `unavailable`."""
+        now = time.monotonic()
+        for fid, deadlines in list(self.awaiting.items()):
+            while deadlines and deadlines[0] <= now:
+                deadlines.pop(0)
+                metrics.count("refused:unanswered")
+                await self.send_json(
+                    {
+                        "type": "error",
+                        "code": "unavailable",
+                        "message": "the world did not answer in time; send it again",
+                        "id": fid,
+                    }
+                )
+            if not deadlines:
+                del self.awaiting[fid]
+
+    def _caught_up(self) -> None:
+        """The client read what was waiting: events it missed meanwhile come as a snapshot."""
+        if getattr(self, "missed_events", False):
+            self.missed_events = False
+            self._chore(self.request_snapshot())
+
+    def _stuck(self) -> None:
+        """Backed up for TOWN_SLOW_CLIENT_SECONDS: the client reconnects when it can."""
+        log.info("closing a socket on world %s: it stopped reading", self.world_id)
+        metrics.count("closed:slow")
+        self.send_buffer.abort()
 
     # -- resync ----------------------------------------------------------------------
 
@@ -242,11 +332,26 @@ class WorldConsumer(AsyncWebsocketConsumer):
                 self.present = True
             if self.pid in message.get("left", ()):
                 self.present = False
+        if self.send_buffer.backed_up:
+            self.missed_events = True  # resync once the client has read what it has
+            metrics.count("dropped:slow")
+            return
         await self.send(text_data=message["text"])
 
     async def world_reply(self, message: dict) -> None:
         """An ack or error for one of our inputs."""
         frame = message["frame"]
+        fid = frame.get("id")
+        if fid is not None:
+            deadlines = self.awaiting.get(fid)
+            if not deadlines:
+                # Answered already (the deadline passed and the engine drops such inputs;
+                # an answer racing that deadline must not be a second answer).
+                log.info("late answer to %r on world %s dropped", fid, self.world_id)
+                return
+            deadlines.pop(0)
+            if not deadlines:
+                del self.awaiting[fid]
         # A join's ack can arrive before the broadcast of `player_joined` (broadcasts are
         # coalesced, acks are not): the ack alone proves the character is in the world.
         if frame.get("type") == "ack" and self.pid and frame.get("player") == self.pid:
@@ -260,6 +365,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
     # -- from the client ---------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        frame = None
         try:
             frame = parse_frame(text_data, bytes_data)
             await self.handle(frame)
@@ -268,7 +374,21 @@ class WorldConsumer(AsyncWebsocketConsumer):
         except DatabaseError as exc:  # e.g. freeze while the database restarts
             log.warning("frame not handled, database unavailable: %s", exc)
             await self.refuse(
-                ProtocolError("unavailable", "the town's database is unavailable; try again")
+                ProtocolError(
+                    "unavailable",
+                    "the town's database is unavailable; try again",
+                    getattr(frame, "id", None),
+                )
+            )
+        except Exception:
+            # Whatever went wrong, the frame gets its one answer and the socket lives on.
+            log.exception("frame not handled on world %s", self.world_id)
+            await self.refuse(
+                ProtocolError(
+                    "unavailable",
+                    "the server could not handle this frame; try again",
+                    getattr(frame, "id", None),
+                )
             )
 
     async def refuse(self, refusal: ProtocolError) -> None:
@@ -311,6 +431,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
         payload = frame.model_dump(exclude={"id"}, exclude_none=True)
         if kind == "join":
             payload.update(await self.join_fields(frame))
+        deadline = time.monotonic() + ANSWER_WITHIN
         try:
             await self.channel_layer.group_send(
                 engine_group(self.world_id),
@@ -320,6 +441,9 @@ class WorldConsumer(AsyncWebsocketConsumer):
                     "client_id": fid,
                     "user_id": self.user.pk,
                     "reply_to": self.channel_name,
+                    # Wall clock (shared by hosts): the engine drops the input after this,
+                    # as the client has been told `unavailable` by then.
+                    "expires": time.time() + ANSWER_WITHIN,
                 },
             )
         except Exception as exc:
@@ -327,6 +451,10 @@ class WorldConsumer(AsyncWebsocketConsumer):
             raise ProtocolError(
                 "unavailable", "the world cannot be reached right now; send it again", fid
             ) from None
+        self.awaiting.setdefault(fid, []).append(deadline)
+        asyncio.get_running_loop().call_later(
+            ANSWER_WITHIN + 0.05, self._chore, self._answer_overdue()
+        )
         metrics.count("inputs")
         if kind == "say":
             metrics.count("chat")
@@ -338,8 +466,14 @@ class WorldConsumer(AsyncWebsocketConsumer):
         character = frame.character or characters[self.user.pk % len(characters)]
         if character not in characters:
             raise ProtocolError("invalid", f"unknown character {character!r}", frame.id)
-        name = frame.name or self.user.get_username()[:32]
-        return {"name": name, "character": character, "kind": "human"}
+        return {"name": frame.name or self.default_name(), "character": character, "kind": "human"}
+
+    def default_name(self) -> str:
+        """The in-world name of someone who chose none: their username, if it can be one."""
+        try:
+            return clean_name(self.user.get_username()[:32])
+        except BadText:
+            return f"Visitor {self.user.pk}"
 
     async def control(self, kind: str, fid: str) -> None:
         if not self.user.is_staff:

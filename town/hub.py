@@ -14,6 +14,7 @@ import contextlib
 import logging
 from typing import Protocol
 
+from town import metrics
 from town.groups import world_group
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,15 @@ class WorldHub:
             else:
                 with contextlib.suppress(Exception):
                     await self.layer.group_discard(world_group(self.world_id), channel)
-        self.watchers.add(watcher)
+        if watcher not in self.watchers:
+            self.watchers.add(watcher)
+            metrics.hold("watchers", 1)
 
     async def unwatch(self, watcher: Watcher) -> None:
         """Stop delivering to `watcher`; the last one out leaves the group."""
-        self.watchers.discard(watcher)
+        if watcher in self.watchers:
+            self.watchers.discard(watcher)
+            metrics.hold("watchers", -1)
         if self.watchers or self.pump is None:
             return
         pump, channel = self.pump, self.channel

@@ -25,6 +25,10 @@ PROCESS_KEY = f"town:metrics:proc:{socket.gethostname()}:{os.getpid()}"
 
 connections: dict[int, int] = defaultdict(int)  # world → open sockets in this process
 counters: dict[str, int] = defaultdict(int)  # inputs, chat, refused:<code>, …
+# What open sockets hold in this process: connection slots (per-address and per-user limits)
+# and places in the world hubs. Both go back to zero when every socket is gone, however it
+# ended (the abuse tests read them).
+held = {"slots": 0, "watchers": 0, "backed_up": 0}
 steps: dict[int, list[float]] = {}  # world → [last ms, total ms, count, queue depth]
 _published = {"at": 0.0, "inputs": 0, "inputs_at": time.monotonic(), "rate": 0.0}
 
@@ -37,6 +41,10 @@ def connected(world_id: int, delta: int) -> None:
 
 def count(name: str, n: int = 1) -> None:
     counters[name] += n
+
+
+def hold(what: str, delta: int) -> None:
+    held[what] += delta
 
 
 def engine_step(world_id: int, ms: float, queue_depth: int) -> None:
@@ -64,6 +72,7 @@ def local_state() -> dict:
         "counters": dict(counters),
         "steps": {str(w): s for w, s in steps.items()},
         "inputs_per_second": round(_published["rate"], 3),
+        "held": dict(held),
     }
 
 
@@ -143,7 +152,10 @@ def render(states: list[dict], db: dict | None) -> str:
     totals: dict[str, int] = defaultdict(int)
     rate = 0.0
     worlds_steps: dict[str, list[float]] = {}
+    holdings: dict[str, int] = defaultdict(int)
     for state in states:
+        for what, n in state.get("held", {}).items():
+            holdings[what] += n
         for w, n in state.get("connections", {}).items():
             conns[w] += n
         for name, n in state.get("counters", {}).items():
@@ -158,6 +170,37 @@ def render(states: list[dict], db: dict | None) -> str:
         "gauge",
         "Open world sockets per world.",
         [({"world": w}, n) for w, n in sorted(conns.items())],
+    )
+    _line(
+        out,
+        "town_connection_slots",
+        "gauge",
+        "Connection slots (per-address and per-user limits) held by open sockets.",
+        [({}, holdings["slots"])],
+    )
+    _line(
+        out,
+        "town_hub_watchers",
+        "gauge",
+        "Sockets receiving broadcasts through the world hubs.",
+        [({}, holdings["watchers"])],
+    )
+    _line(
+        out,
+        "town_sockets_backed_up",
+        "gauge",
+        "Sockets whose client stopped reading (broadcasts held back until it catches up).",
+        [({}, holdings["backed_up"])],
+    )
+    _line(
+        out,
+        "town_slow_clients_total",
+        "counter",
+        "Slow clients: broadcasts skipped for them, sockets dropped for not reading.",
+        [
+            ({"what": "events_skipped"}, totals["dropped:slow"]),
+            ({"what": "dropped"}, totals["closed:slow"]),
+        ],
     )
     _line(
         out,

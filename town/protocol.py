@@ -5,15 +5,40 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+
+from town.text import MAX_NAME, MAX_TEXT, BadText, clean_identifier, clean_name, clean_text
 
 MAX_FRAME_BYTES = 4 * 1024
-MAX_TEXT = 500
+# Client frames are flat objects; nesting deeper than this is refused before it is parsed
+# (the standard parser recurses once per level: ~1,900 levels of "[" raised RecursionError).
+MAX_DEPTH = 8
 
-ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Ref = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
+
+def _edge(clean):
+    """A pydantic validator from a town.text cleaner (BadText becomes a field error)."""
+
+    def validate(value: str) -> str:
+        try:
+            return clean(value)
+        except BadText as exc:
+            raise ValueError(str(exc)) from None
+
+    return AfterValidator(validate)
+
+
+ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64), _edge(clean_identifier)]
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=64), _edge(clean_identifier)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=4 * MAX_NAME), _edge(clean_name)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=4 * MAX_TEXT), _edge(clean_text)]
 Coord = Annotated[int, Field(ge=0, le=4096, strict=True)]
 
 
@@ -138,15 +163,41 @@ class ProtocolError(Exception):
         return out
 
 
+def nesting_depth(text: str) -> int:
+    """How deep JSON brackets nest in `text` (brackets inside strings do not count)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # cannot be deeper than that: the usual frame costs two counts
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_frame(text: str | None, data: bytes | None = None) -> BaseModel:
     """Turn one WebSocket frame into a validated client frame, or raise ProtocolError."""
     if text is None:
         raise ProtocolError("bad_json", "frames must be JSON text, not binary")
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
         raise ProtocolError("too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
+    if nesting_depth(text) > MAX_DEPTH:
+        raise ProtocolError("invalid", f"frames nest at most {MAX_DEPTH} levels deep")
     try:
         raw = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ProtocolError("bad_json", "the frame is not valid JSON") from None
     if not isinstance(raw, dict):
         raise ProtocolError("bad_json", "a frame must be a JSON object")
@@ -161,4 +212,5 @@ def parse_frame(text: str | None, data: bytes | None = None) -> BaseModel:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
-        raise ProtocolError("invalid", f"{where}: {first['msg']}", frame_id) from None
+        reason = first["msg"].removeprefix("Value error, ")
+        raise ProtocolError("invalid", f"{where}: {reason}", frame_id) from None

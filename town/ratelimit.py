@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 
+from town import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -132,7 +134,7 @@ def claim_connection(ip: str, user_id: int | None, owner: str) -> tuple[list[str
         for what, who, limit in claims:
             slot = _claim_slot(f"lim:conn:{what}:{who}", limit, owner)
             if slot is None:
-                release_connection(taken)
+                _cache().delete_many(taken)  # not counted as held yet
                 return (
                     [],
                     f"too many connections from this {'address' if what == 'ip' else 'account'} (at most {limit})",
@@ -140,6 +142,7 @@ def claim_connection(ip: str, user_id: int | None, owner: str) -> tuple[list[str
             taken.append(slot)
     except Exception as exc:
         _unreachable(exc)
+    metrics.hold("slots", len(taken))
     return taken, None
 
 
@@ -161,8 +164,10 @@ def refresh_connection(slots: list[str]) -> None:
 
 
 def release_connection(slots: list[str]) -> None:
+    """Give back slots taken by claim_connection (each list once)."""
     try:
         if slots:
             _cache().delete_many(slots)
     except Exception as exc:
         _unreachable(exc)
+    metrics.hold("slots", -len(slots))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from . import conversations, decisions
 from .errors import InputRefused
 from .movement import Player, current_tile, public_player
+from .names import RESERVED_KEYS, name_key
 
 if TYPE_CHECKING:
     from .world import World
@@ -29,6 +30,7 @@ def join(world: World, actor: str, inp: dict, now: int) -> list[dict]:
     if kind not in ("human", "agent"):
         raise InputRefused("invalid", 'kind must be "human" or "agent"')
     name = _text(inp.get("name", actor), "name", _MAX_NAME) or actor
+    _check_name_free(world, actor, name)
     character = _text(inp.get("character", "default"), "character", _MAX_NAME) or "default"
     description = _text(inp.get("description", ""), "description", _MAX_PROFILE)
     identity = _text(inp.get("identity", ""), "identity", _MAX_PROFILE)
@@ -172,6 +174,16 @@ HANDLERS: dict[str, Callable[[World, str, dict, int], list[dict]]] = {
     "set_activity": set_activity,
     "update_player": update_player,
 }
+
+
+def _check_name_free(world: World, actor: str, name: str) -> None:
+    """Refuse a name that reads like the town's own labels or like someone present."""
+    key = name_key(name)
+    if key in RESERVED_KEYS:
+        raise InputRefused("invalid", f"the name {name!r} is reserved for the town")
+    for other in world.players.values():
+        if other.id != actor and name_key(other.name) == key:
+            raise InputRefused("conflict", f"{other.name} is already here: choose another name")
 
 
 def _text(value: object, field: str, limit: int) -> str:
