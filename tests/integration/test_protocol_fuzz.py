@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import unicodedata
 from collections import Counter
 
 import pytest
@@ -41,6 +42,7 @@ MAX_VALID_DEPTH = 8
 PER_SOCKET = 15  # frames per socket: the garbage limit (20 refusals in 10 s) is not reached
 
 # Text no visible field needs: NUL and other controls, direction overrides, lone surrogates.
+BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 HOSTILE_STRINGS = [
     "\u0000",
     "a\u0000b",
@@ -51,6 +53,23 @@ HOSTILE_STRINGS = [
     "\u200b",
     "\u2066x\u2069",
 ]
+
+
+def misleading(value: object) -> list[str]:
+    """Strings inside `value` that no watcher should be shown: control characters (NUL
+    included), direction overrides and isolates, lone surrogates."""
+    found, todo = [], [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            todo += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            todo += item
+        elif isinstance(item, str) and any(
+            unicodedata.category(c) in ("Cc", "Cs") or c in BIDI for c in item
+        ):
+            found.append(item)
+    return found
 
 
 def dumps(frame: object) -> str:
@@ -369,6 +388,9 @@ async def test_fuzzed_world_answers_every_frame_once_and_keeps_working(town):
     hellos = [f for f in watcher.frames if f["type"] == "hello"]
     if len(hellos) != 1:
         damage.add(f"{len(hellos)} hellos on the watching socket: the engine restarted")
+    shown = misleading(watcher.frames) + misleading(watcher.events)
+    if shown:
+        damage.add(f"hostile text reached the watchers: {sorted(set(map(repr, shown)))[:10]}")
     latest = max([first["world"]["time"]] + [e["t"] for e in watcher.events if "t" in e])
     late = Socket(town.pk)
     try:
