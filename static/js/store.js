@@ -3,7 +3,8 @@
 // Emits: 'hello', 'snapshot', 'roster' (players added/removed/changed),
 // 'move' (player id), 'conversation' (conversation), 'message' (message),
 // 'typing' (player id), 'status' (world status), 'music' (url), 'me' (my player id),
-// 'invited' (conversation where I am the invitee), 'event' (every raw event).
+// 'invited' (conversation where I am the invitee), 'forgotten' (ids of removed messages),
+// 'event' (every raw event).
 import { Emitter } from './emitter.js';
 import { WorldClock } from './clock.js';
 import { positionAt } from './path.js';
@@ -230,6 +231,16 @@ export class Store extends Emitter {
         this.world = { ...(this.world || {}), status: ev.status };
         this.time.setStatus(ev.status, ev.t);
         this.emit('status', ev.status);
+        break;
+      }
+      case 'messages_forgotten': {
+        // `town forget --user`: that person's lines leave every open page too.
+        const gone = [];
+        for (const box of this.messages.values()) {
+          for (const [id, m] of box) if (m.author === ev.author) { box.delete(id); gone.push(id); }
+        }
+        this.bubbles.delete(ev.author);
+        this.emit('forgotten', gone);
         break;
       }
       case 'music':

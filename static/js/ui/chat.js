@@ -42,6 +42,12 @@ export class Chat {
     store.on('message', (m) => {
       if (m.conversation === this.cid) this.#renderMessages();
     });
+    store.on('forgotten', (ids) => {
+      for (const id of ids) {
+        this.rendered.get(id)?.remove();
+        this.rendered.delete(id);
+      }
+    });
     store.on('typing', () => this.#renderTyping());
     setInterval(() => this.#renderTyping(), 1000);
 
