@@ -135,8 +135,9 @@ async def test_daily_chat_cap_holds_across_sockets_and_bounds_resident_replies(t
             replies.append(await sock.ack(f"s{i}-{n}"))
     accepted = [r for r in replies if r["type"] == "ack"]
     limited = [r for r in replies if r.get("code") == "rate_limited"]
-    assert len(accepted) <= cap
-    assert len(limited) >= len(replies) - cap
+    # Exactly the cap: fewer would mean lines were lost to something else than the cap.
+    assert len(accepted) == cap, replies
+    assert len(limited) == len(replies) - cap, replies
     assert all("daily" in r["message"] for r in limited)
     # What reached the world is what was allowed, and the resident only answers that.
     await asyncio.sleep(3)
@@ -146,7 +147,7 @@ async def test_daily_chat_cap_holds_across_sockets_and_bounds_resident_replies(t
     theirs = await database_sync_to_async(
         Message.objects.filter(world=town, conversation__cid=conversation).exclude(author=me).count
     )()
-    assert mine == len(accepted) <= cap
+    assert mine == len(accepted) == cap
     assert theirs <= mine + 1  # a reply per line, and perhaps a greeting
     for sock in socks:
         await sock.close()

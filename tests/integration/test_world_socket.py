@@ -172,7 +172,12 @@ async def test_input_flood_is_rate_limited_without_closing(town):
     codes = [r.get("code") for r in replies.values()]
     assert "rate_limited" in codes
     assert None in codes  # the first ones within the burst went through
-    await fay.send(type="heartbeat")  # still open
+    # Still open: a new input gets its answer and the server never sent a close (sending to a
+    # closed test socket does not fail, so the heartbeat this test used to send proved nothing).
+    await fay.send(type="move", id="after", x=1, y=1)
+    await fay.ack("after")
+    while not await fay.comm.receive_nothing(timeout=0.2):
+        assert (await fay.comm.receive_output())["type"] == "websocket.send"
     await fay.close()
 
 
