@@ -316,7 +316,10 @@ LLM_PRICE_IN = float(env("LLM_PRICE_IN", "0.15"))  # USD per million prompt toke
 LLM_PRICE_OUT = float(env("LLM_PRICE_OUT", "0.60"))  # USD per million completion tokens
 EMBEDDING_PRICE = float(env("EMBEDDING_PRICE", "0.02"))  # USD per million embedded tokens
 MIND_DAILY_TOKENS = env_int("MIND_DAILY_TOKENS", 2_000_000)  # per world per UTC day; 0 = none
-MIND_PROVIDER_COOLDOWN = env_int("MIND_PROVIDER_COOLDOWN", 60)  # seconds offline after a failure
+MIND_PROVIDER_COOLDOWN = env_int("MIND_PROVIDER_COOLDOWN", 60)  # longest "down" without a probe
+MIND_PROVIDER_FAILURES = env_int("MIND_PROVIDER_FAILURES", 3)  # failures in a row before "down"
+MIND_PROVIDER_PROBE = float(env("MIND_PROVIDER_PROBE", "5"))  # seconds between probes while down
+LLM_RATE_LIMIT_WAIT = float(env("LLM_RATE_LIMIT_WAIT", "5"))  # longest Retry-After waited once
 MIND_RECENCY_DECAY = float(env("MIND_RECENCY_DECAY", "0.995"))  # per game hour (the paper)
 MIND_WEIGHT_RECENCY = float(env("MIND_WEIGHT_RECENCY", "1"))
 MIND_WEIGHT_IMPORTANCE = float(env("MIND_WEIGHT_IMPORTANCE", "1"))

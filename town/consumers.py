@@ -232,6 +232,10 @@ class WorldConsumer(AsyncWebsocketConsumer):
         self.chores.add(task)
         task.add_done_callback(self.chores.discard)
 
+    def _check_overdue(self) -> None:
+        if self.awaiting and not self.released:
+            self._chore(self._answer_overdue())
+
     async def _answer_overdue(self) -> None:
         """Inputs the engine left unanswered past their deadline get `unavailable`."""
         now = time.monotonic()
@@ -452,9 +456,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
                 "unavailable", "the world cannot be reached right now; send it again", fid
             ) from None
         self.awaiting.setdefault(fid, []).append(deadline)
-        asyncio.get_running_loop().call_later(
-            ANSWER_WITHIN + 0.05, self._chore, self._answer_overdue()
-        )
+        asyncio.get_running_loop().call_later(ANSWER_WITHIN + 0.05, self._check_overdue)
         metrics.count("inputs")
         if kind == "say":
             metrics.count("chat")
