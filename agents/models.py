@@ -75,10 +75,39 @@ class MindState(models.Model):
     unreflected = models.IntegerField(default=0)
     told = models.JSONField(default=dict, blank=True)  # memory id → pids already told
     seen = models.JSONField(default=dict, blank=True)  # pid → world ms last noted
+    # The last game day whose end-of-day reflection was made.
+    day_reflected = models.IntegerField(default=0)
     updated = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"mind of {self.agent_id} (day {self.plan_day})"
+
+
+class Relationship(models.Model):
+    """What a resident thinks of someone it has talked with, renewed after each conversation."""
+
+    agent = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="relationships")
+    other = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="known_by")
+    opinion = models.CharField(max_length=300)  # "what I think of X", a sentence or two
+    last_summary = models.CharField(max_length=600, blank=True)  # our last conversation
+    last_t = models.BigIntegerField(default=0)  # world ms that conversation ended
+    talks = models.PositiveIntegerField(default=0)  # conversations so far
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Set when the note draws on a person's words: delimited in prompts, gone with `forget`.
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "other"], name="relationship_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} → {self.other_id}: {self.opinion[:60]}"
 
 
 class ModelCall(models.Model):
