@@ -54,6 +54,28 @@ def step(world: World, now: int) -> None:
             _issue(world, agent, want[0], want[1], now, cells)
 
 
+def ask_now(world: World, conversation: str | None, now: int) -> None:
+    """Ask the residents of a conversation a person just spoke in (or invited them to) at
+    once, not at the next step: a reply then follows a person's line at conversation speed.
+    Residents talking among themselves keep the step's pace."""
+    conv = world.conversations.get(conversation or "")
+    if conv is None:
+        return
+    for pid in conv.participants:
+        agent = world.players.get(pid)
+        if agent is None or agent.kind != "agent" or agent.conversation != conv.id:
+            continue
+        want = wanted(world, agent, now)
+        if want is None or want[1] != conv.id:
+            continue
+        req = world.requests.get(pid)
+        if req is not None:
+            if (req["kind"], req.get("conversation")) == want:
+                continue
+            close(world, pid)
+        _issue(world, agent, want[0], want[1], now, {})
+
+
 def close(world: World, agent_id: str) -> None:
     """Drop the agent's outstanding request, if any."""
     req = world.requests.pop(agent_id, None)

@@ -82,6 +82,9 @@ class World:
         req = self.requests.get(actor)
         if decision is not None and req is not None and req["id"] == decision:
             decisions.close(self, actor)
+        speaker = self.players.get(actor)
+        if inp["type"] in _ASK_AT_ONCE and speaker is not None and speaker.kind == "human":
+            decisions.ask_now(self, speaker.conversation, now)
         return events
 
     def tick(self, now: int) -> list[dict]:
@@ -299,5 +302,8 @@ class World:
         player.activity = text
         return [{"kind": "activity", "t": now, "player": player.id, "text": text}]
 
+
+# A person's inputs after which the residents they talk with are asked at once.
+_ASK_AT_ONCE = frozenset({"say", "invite", "join_conversation", "accept"})
 
 _HANDLERS: dict[str, Callable[[World, str, dict, int], list[dict]]] = inputs.HANDLERS

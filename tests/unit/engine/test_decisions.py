@@ -124,3 +124,25 @@ def test_humans_are_never_asked(world_with):
     for now in range(1000, 30_000, 1000):
         world.tick(now)
     assert world.take_decision_requests() == []
+
+
+def test_a_persons_line_is_answered_at_once_not_at_the_next_step(world_with):
+    world = world_with({"ada": (2, 2, "agent"), "ann": (3, 2), "bo": (9, 9, "agent")})
+    world.tick(3000)
+    world.take_decision_requests()
+    (invited,) = world.apply({"type": "invite", "actor": "ann", "to": "ada"}, 3100)
+    conv = invited["conversation"]["id"]
+    (req,) = world.take_decision_requests()  # asked without waiting for a tick
+    assert (req["agent"], req["kind"], req["t"]) == ("ada", "invite", 3100)
+    world.apply(
+        {"type": "accept", "actor": "ada", "conversation": conv, "decision": req["id"]}, 3200
+    )
+    world.tick(4000)
+    world.take_decision_requests()
+    world.apply({"type": "say", "actor": "ann", "conversation": conv, "text": "Hi Ada"}, 4300)
+    (req,) = world.take_decision_requests()
+    assert (req["agent"], req["kind"], req["t"]) == ("ada", "reply", 4300)
+    assert req["context"]["messages"][-1]["text"] == "Hi Ada"
+    # Residents among themselves keep the step's pace: bo is asked only by a tick.
+    world.apply({"type": "leave_conversation", "actor": "ann", "conversation": conv}, 4400)
+    assert world.take_decision_requests() == []
