@@ -83,6 +83,7 @@ class WorldRunner:
         """Stop after this step; a frozen or archived world's pages hear it as it stops."""
         if not self.stopping.is_set():
             self.stop_status, self.check_status = status, check_status
+            self.queue.put_nowait({"type": "engine.wakeup"})  # end a step waiting for input
         self.stopping.set()
 
     async def run(self, host_stop: asyncio.Event) -> None:
@@ -529,7 +530,8 @@ class EngineHost:
             task = asyncio.ensure_future(runner.run(stop))
             # Reaped (its lease freed) by a scan at once, not up to SCAN_EVERY later: a kick
             # waits for the lease, and another engine may be waiting to take the world.
-            task.add_done_callback(lambda _task: self.wake.set())
+            # (A crashed one waits for the next scan: no restart loop while Redis is away.)
+            task.add_done_callback(lambda _task, r=runner: r.stopping.is_set() and self.wake.set())
             self.runners[world_id] = (runner, task)
 
 
