@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 from django.db import connection
 
+from town import hub
 from town.groups import MINDS_CHANNEL
 from town.lease import LEASE_NAMESPACE, lease_connection_params
 
@@ -189,14 +190,7 @@ def _local_hubs(layer, world_id: int) -> list:
     Sent to each hub's own channel, never to the world's group: with Redis a group send
     would reach every web process once per listening process.
     """
-    from town import hub
-
-    loop = asyncio.get_running_loop()
-    return [
-        h
-        for h in list(hub._hubs.values())
-        if h.world_id == world_id and h.channel is not None and h.loop is loop
-    ]
+    return hub.hubs_of(layer, world_id)
 
 
 async def _engine_holds(conn, world_id: int) -> bool:

@@ -130,3 +130,9 @@ def hub_for(layer, world_id: int) -> WorldHub:
     if hub is None or hub.loop.is_closed():
         hub = _hubs[key] = WorldHub(layer, world_id)
     return hub
+
+
+def hubs_of(layer, world_id: int) -> list[WorldHub]:
+    """This process's live subscriptions to a world's broadcasts, in the running loop."""
+    hub = _hubs.get(_key(layer, world_id))
+    return [hub] if hub is not None and hub.channel is not None else []
