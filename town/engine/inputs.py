@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .world import World
 
 Tile = tuple[int, int]
-_MAX_NAME = 64
+_MAX_NAME = 40  # the stored name and character columns hold 40 (town/models.py)
 _MAX_PROFILE = 4000
 _MAX_QUIET_MS = 24 * 3600 * 1000
 _FREE_TILE_RADIUS = 8

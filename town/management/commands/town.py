@@ -394,14 +394,14 @@ def _engine_names(pids) -> dict[int, str]:
 def _spending(world_id: int) -> str:
     """Today's tokens and the daily budget, from the minds' records when they exist."""
     try:
-        from agents.budget import tokens_today
+        from agents.budget import daily_limit, tokens_today
     except ImportError:
         return "n/a (no minds installed)"
     try:
         spent = tokens_today(world_id)
+        budget = daily_limit(world_id)  # the world's own limit (`town budget set`), or the default
     except Exception as exc:  # the minds' tables may not be migrated yet
         return f"n/a ({type(exc).__name__})"
-    budget = getattr(settings, "MIND_DAILY_TOKENS", 0)
     return f"{spent:,} of {budget:,}" if budget else f"{spent:,} (no budget)"
 
 
