@@ -1,8 +1,9 @@
 """When a conversation ends, every resident in it remembers it: one summary, one memory each.
 
-The summary is written by the model (one call per conversation, which also rates importance
-and spots meetings agreed for today) or offline from what the others said. A human's words
-keep their author, so `forget_user` can remove them.
+The summary is written by the model (one call per conversation, which also rates importance,
+spots meetings agreed for today and says what each resident now thinks of the others) or
+offline from what the others said. A meeting is slotted in only for the residents it names,
+at a place the map has. A human's words keep their author, so `forget_user` can remove them.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from agents import offline, prompts
+from agents import offline, prompts, relationships
 from agents.llm import ModelUnavailable, get_client
 from agents.models import Memory
-from agents.planning import add_meetings
+from agents.planning import add_meetings, known_area
 from town.language import world_language
 from town.models import Conversation, Player
 
@@ -47,7 +48,8 @@ def conversation_ended(mind: Mind, cid: str, t: int) -> int:
     language = world_language(town.world_id)  # read now: a change applies to the next summary
     when = offline.when(town.clock(conv.started_t if conv.started_t is not None else t), language)
     day = town.clock(t)["day"]
-    shared = _model_summary(mind, names, lines, humans, when, residents[0]["id"])
+    resident_names = [names[r["id"]] for r in residents]
+    shared = _model_summary(mind, names, lines, humans, when, residents[0]["id"], resident_names)
     if shared is not None:
         conv.summary = shared.summary
         conv.save(update_fields=["summary"])
@@ -59,7 +61,7 @@ def conversation_ended(mind: Mind, cid: str, t: int) -> int:
         if shared is not None:
             text = f"{offline.talked_with(others, when, language)} {shared.summary}"
             importance = shared.importance
-            plans = [p.model_dump() for p in shared.plans if p.area in town.town_map.areas]
+            plans = meetings_for(names[me], shared.plans, town.town_map.areas)
         else:
             text = offline.summary(me, names, lines, when, language)
             importance = offline.importance(text, human=bool(humans), base=3)
@@ -78,21 +80,81 @@ def conversation_ended(mind: Mind, cid: str, t: int) -> int:
         add_meetings(
             resident, day, [{k: p[k] for k in ("hour", "area", "activity")} for p in plans]
         )
+        _renew_relationships(
+            resident, participants, players, names, lines, shared, text, when, t, conv, author
+        )
     return len(residents)
 
 
-def _model_summary(mind: Mind, names, lines, humans, when, agent) -> prompts.Summary | None:
+def meetings_for(name: str, plans: list[prompts.PlanChange], areas) -> list[dict]:
+    """The agreed meetings that name this resident, at places the map has (others dropped)."""
+    out = []
+    for plan in plans:
+        if not any(relationships.named(name, who) for who in plan.who):
+            continue
+        area = known_area(plan.area, areas)
+        if area is None:
+            log.info("a meeting at %r is not on the map; %s keeps the plan", plan.area, name)
+            continue
+        out.append({"hour": plan.hour, "area": area, "activity": plan.activity[:120]})
+    return out
+
+
+def _renew_relationships(
+    resident, participants, players, names, lines, shared, text, when, t, conv, author
+) -> None:
+    """What this resident now thinks of each other participant (model view or template)."""
+    me, language = resident["id"], offline.language_of(resident)
+    known = relationships.known(resident["pk"], [p for p in participants if p != me])
+    last = prompts.TALKED_WITH.sub("", text) if shared is None else shared.summary
+    for pid in participants:
+        other = players.get(pid)
+        if pid == me or other is None:
+            continue
+        view = None
+        if shared is not None:
+            view = next(
+                (
+                    v.view
+                    for v in shared.views
+                    if relationships.named(names[me], v.who)
+                    and relationships.named(names[pid], v.of)
+                ),
+                None,
+            )
+        if view is None:
+            talks = (known[pid].talks if pid in known else 0) + 1
+            theirs = [said for a, _, said in lines if a == pid]
+            view = relationships.offline_opinion(
+                talks, when, theirs, list(names.values()), language
+            )
+        relationships.record(
+            agent_pk=resident["pk"],
+            other=other,
+            opinion=view,
+            last_summary=last,
+            t=t,
+            conversation_id=conv.pk,
+            author_user_id=author.user_id if author else None,
+        )
+
+
+def _model_summary(
+    mind: Mind, names, lines, humans, when, agent, residents: list[str]
+) -> prompts.Summary | None:
     if not mind.use_model():
         return None
     transcript = [(name or names.get(a, a), text, a in humans) for a, name, text in lines]
+    areas = sorted(mind.town.town_map.areas)
+    language = world_language(mind.town.world_id)
     try:
         return get_client().structured(
             "summary",
-            prompts.summary(names, transcript, when, world_language(mind.town.world_id)),
-            prompts.Summary,
+            prompts.summary(names, transcript, when, language, residents=residents, areas=areas),
+            prompts.with_areas(prompts.Summary, areas),
             world_id=mind.town.world_id,
             agent=agent,
-            max_tokens=200,
+            max_tokens=400,
         )
     except ModelUnavailable as exc:
         log.info("summary falls back to the offline mind: %s", exc)

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 
 from django.conf import settings
 from django.db.models import F
 
-from agents import budget, offline, prompts
+from agents import budget, dialogue, offline, prompts, relationships, topics
 from agents.checks import fitting_embedder
 from agents.conversations import conversation_ended
 from agents.embedding import Embedder, ModelEmbedder
@@ -33,11 +32,15 @@ log = logging.getLogger(__name__)
 
 INVITE_HUMAN_CHANCE = 0.35
 INVITE_RESIDENT_CHANCE = 0.12
+INVITE_FRIEND_CHANCE = 0.2  # someone we know and have not just talked with
+RECENTLY_TALKED_GAME_HOURS = 2  # a pair that just talked is less likely to start again
 WANDER_CHANCE = 0.4
 JOIN_CHANCE = 0.2  # a conversation under way within a few tiles
 DECLINE_WHEN_BUSY = 0.25
 SEEN_EVERY_GAME_HOURS = 1  # note the same person at most once per game hour
-_TALKED = re.compile(r"^(?:Talked with|Hablé con) [^()]*\([^)]*\)\.\s*")  # offline.talked_with
+_TALKED = prompts.TALKED_WITH  # offline.talked_with's framing
+END_OF_DAY_HOUR = 22  # from this game hour a resident looks back on its day
+END_OF_DAY_MIN_IMPORTANCE = 6  # a day with less new than this leaves nothing to reflect on
 
 
 class Mind:
@@ -128,13 +131,38 @@ class Mind:
         humans = [o for o in free if o["kind"] == "human"]
         if humans and roll < INVITE_HUMAN_CHANCE:
             return [{"type": "invite", "to": humans[0]["id"]}]
-        if free and roll < INVITE_RESIDENT_CHANCE:
-            return [{"type": "invite", "to": free[rng.randrange(len(free))]["id"]}]
+        if free:
+            other, chance = self._whom(resident, free, t)
+            if roll < chance:
+                return [{"type": "invite", "to": other["id"]}]
         if roll < INVITE_RESIDENT_CHANCE + WANDER_CHANCE and area is not None:
             x, y = area.random_tile(rng)
             if (x, y) != here:
                 return [{"type": "move", "x": x, "y": y, "activity": activity}]
         return [{"type": "set_activity", "text": activity, "for_ms": rng.randint(4000, 15000)}]
+
+    def _whom(self, resident: dict, free: list[dict], t: int) -> tuple[dict, float]:
+        """Whom to walk up to, and how likely: people we know and did not just talk with first.
+
+        Familiarity weighs the choice (more conversations, more weight) and makes a
+        conversation likelier; a pair that talked in the last game hours rarely starts again.
+        """
+        known = relationships.known(resident["pk"], [o["id"] for o in free])
+        recent = RECENTLY_TALKED_GAME_HOURS * 3_600_000 / self.town.time_rate
+
+        def weight(other: dict) -> float:
+            row = known.get(other["id"])
+            if row is None:
+                return 1.0
+            fresh = t - row.last_t < recent
+            return (1.0 + min(row.talks, 4)) * (0.2 if fresh else 1.0)
+
+        # Its own generator, so the roll that decides whether to talk keeps its odds.
+        pick = random.Random(f"whom:{self.town.seed}:{t}:{resident['id']}")
+        other = pick.choices(free, weights=[weight(o) for o in free])[0]
+        row = known.get(other["id"])
+        friendly = row is not None and t - row.last_t >= recent
+        return other, INVITE_FRIEND_CHANCE if friendly else INVITE_RESIDENT_CHANCE
 
     def _notice(self, resident: dict, state: MindState, ctx: dict, t: int) -> None:
         """Observations of the people nearby, at most once per person per game hour."""
@@ -151,19 +179,9 @@ class Mind:
             state.save(update_fields=["seen", "updated"])
 
     def news_for(self, resident: dict, state: MindState, pid: str, t: int) -> Memory | None:
-        """Something important from the last game day that `pid` was not part of nor told."""
-        name = self.town.names.get(pid, pid).split(" ")[0]
-        recent = Memory.objects.filter(
-            agent_id=resident["pk"],
-            kind__in=[Memory.Kind.CONVERSATION, Memory.Kind.REFLECTION],
-            importance__gte=settings.MIND_REACT_IMPORTANCE,
-            created_t__gte=t - self.town.game_day_ms(),
-        ).order_by("-importance", "-created_t")[:5]
-        for memory in recent:
-            if pid in state.told.get(str(memory.pk), []) or name in memory.text:
-                continue
-            return memory
-        return None
+        """What is on the resident's mind to tell `pid` now, if anything (agents/topics.py)."""
+        chosen = topics.news_for(self.town, resident, pid, t, state.told)
+        return chosen[0] if chosen else None
 
     def _invite(self, resident: dict, ctx: dict, t: int, rng: random.Random) -> list[dict]:
         state = self.state(resident)
@@ -176,7 +194,7 @@ class Mind:
 
     def _reply(self, resident: dict, ctx: dict, t: int, rng: random.Random) -> list[dict]:
         me, cid = resident["id"], ctx["conversation"]
-        ctx = {**ctx, "me": me}
+        ctx = {**ctx, "me": me, "t": t}
         messages = ctx.get("messages") or []
         others = ctx.get("others") or []
         mine = [m for m in messages if m["author"] == me]
@@ -194,21 +212,35 @@ class Mind:
         if others:
             memory = self.news_for(resident, state, others[0]["id"], t)
             if memory is not None:
-                news = _TALKED.sub("", memory.text)
+                news = memory
                 state.told.setdefault(str(memory.pk), []).append(others[0]["id"])
                 state.save(update_fields=["told", "updated"])
-        text, end = self._line(resident, ctx, recalled, news)
+        plan = entry_at(state.schedule, ctx["clock"]["hour"]) if state.schedule else None
+        text, end = self._line(resident, ctx, recalled, news, plan)
         say = [{"type": "say", "conversation": cid, "text": text[:MAX_TEXT]}]
         return say + leave if end or len(mine) + 1 >= limit else say
 
     def _line(
-        self, resident: dict, ctx: dict, recalled: list[Recalled], news: str | None
+        self,
+        resident: dict,
+        ctx: dict,
+        recalled: list[Recalled],
+        news: Memory | None,
+        plan: dict | None = None,
     ) -> tuple[str, bool]:
         if self.use_model():
+            people = relationships.people(resident["pk"], ctx.get("others") or [], self.town.when)
             try:
                 answer = get_client().structured(
                     "reply",
-                    prompts.reply(resident, ctx, [r.text for r in recalled], news),
+                    prompts.reply(
+                        resident,
+                        ctx,
+                        [r.memory for r in recalled],
+                        news,
+                        plan=plan,
+                        people=people,
+                    ),
                     prompts.Reply,
                     world_id=self.town.world_id,
                     agent=resident["id"],
@@ -217,9 +249,8 @@ class Mind:
                 return answer.text, answer.end
             except ModelUnavailable as exc:
                 log.info("reply for %s falls back to the offline mind: %s", resident["id"], exc)
-        memories = [(r.text, r.relevance) for r in recalled]
-        text, end = offline.reply(resident, ctx, memories, news)
-        return offline.in_group(ctx, text, end, offline.language_of(resident))
+        told = topics.telling(self.town, news, offline.language_of(resident)) if news else None
+        return dialogue.reply(self, resident, ctx, recalled, told)
 
     # -- after the fact --------------------------------------------------------------------
 
@@ -233,11 +264,20 @@ class Mind:
                 self.town.names.setdefault(player["id"], player["name"])
 
     def reflect_if_due(self, pid: str, t: int) -> int:
-        """Reflect when the summed importance of new memories passes the threshold."""
+        """Reflect when the summed importance of new memories passes the threshold, and once
+        at the end of each game day that brought something new."""
         resident = self.town.residents.get(pid)
         if resident is None:
             return 0
         state = self.state(resident)
+        clock = self.town.clock(t)
+        # The day to look back on: today from END_OF_DAY_HOUR, else yesterday (a resident
+        # that asked nothing late in the evening still looks back the next morning).
+        day = clock["day"] if clock["hour"] >= END_OF_DAY_HOUR else clock["day"] - 1
+        if day >= 1 and state.day_reflected < day:
+            MindState.objects.filter(pk=state.pk).update(day_reflected=day)
+            if state.unreflected >= END_OF_DAY_MIN_IMPORTANCE:
+                return reflect(self, resident, t, end_of_day=True)
         if state.unreflected < settings.MIND_REFLECTION_THRESHOLD:
             return 0
         return reflect(self, resident, t)
@@ -250,7 +290,7 @@ class Mind:
             try:
                 return get_client().text(
                     "interview",
-                    prompts.interview(resident, question, [r.text for r in recalled]),
+                    prompts.interview(resident, question, [r.memory for r in recalled]),
                     world_id=self.town.world_id,
                     agent=pid,
                     stream=True,

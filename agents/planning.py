@@ -8,6 +8,7 @@ decisions follow. Meetings agreed in conversation are slotted in for the hour th
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from agents import offline, prompts
@@ -27,6 +28,13 @@ def entry_at(schedule: list[dict], hour: int) -> dict:
     ordered = sorted(schedule, key=lambda e: e["hour"])
     started = [e for e in ordered if e["hour"] <= hour]
     return started[-1] if started else ordered[-1]
+
+
+def known_area(name: str, areas) -> str | None:
+    """The map's area id a model meant ("The Cafe", "town-hall"), or None if there is none."""
+    key = re.sub(r"[\s-]+", "_", name.strip().lower())
+    key = re.sub(r"^(?:the|el|la|los|las)_", "", key)
+    return key if key in areas else None
 
 
 def ensure_plan(mind: Mind, resident: dict, state: MindState, day: int, t: int) -> None:
@@ -54,15 +62,17 @@ def _model_plan(mind: Mind, resident: dict, day: int, t: int) -> list[dict] | No
             source="announcement",
             created_t__gte=t - mind.town.game_day_ms(),
         )
-        .order_by("-created_t")
-        .values_list("text", flat=True)[:3]
+        .defer("embedding")
+        .order_by("-created_t")[:3]
     )
-    memories = notices + [r.text for r in recalled if r.text not in notices]
+    # Memory rows, not their texts: a notice is an operator's words and stays delimited.
+    seen = {n.pk for n in notices}
+    memories = notices + [r.memory for r in recalled if r.memory.pk not in seen]
     try:
         answer = get_client().structured(
             "plan",
             prompts.day_plan(resident, day, areas, memories),
-            prompts.DayPlan,
+            prompts.with_areas(prompts.DayPlan, areas),
             world_id=mind.town.world_id,
             agent=resident["id"],
             max_tokens=400,
@@ -73,8 +83,8 @@ def _model_plan(mind: Mind, resident: dict, day: int, t: int) -> list[dict] | No
     fallback = offline.day_plan(resident, [])
     schedule = {}
     for slot in answer.schedule:
-        area = slot.area.strip().lower().replace(" ", "_")
-        if area not in mind.town.town_map.areas:  # a place the map does not have
+        area = known_area(slot.area, mind.town.town_map.areas)
+        if area is None:  # a place the map does not have
             area = entry_at(fallback, slot.hour).get("area") or resident.get("home")
         schedule[slot.hour] = {"hour": slot.hour, "area": area, "activity": slot.activity[:120]}
     return [schedule[h] for h in sorted(schedule)]

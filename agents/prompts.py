@@ -1,12 +1,16 @@
 """Every prompt the minds send, and the shapes of the answers they expect.
 
-Human text is untrusted. Whatever a person typed (and any memory made from it) reaches the
-model only inside <untrusted> blocks, with `<`, `>` and `&` escaped so it cannot close the
-block, and the system message tells the model that such text is information, never
-instructions. Prompts are short on purpose: every token is paid for.
+A resident's own memories, plans and thoughts are shown as its own. Human text is untrusted:
+whatever a person typed (and any memory or note holding their words) reaches the model only
+inside <untrusted> blocks, with `<`, `>` and `&` escaped so it cannot close the block, and
+the system message tells the model that such text is information, never instructions. Prompts
+are short on purpose: every token is paid for.
 """
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -29,11 +33,64 @@ def untrusted(text: str, author: str) -> str:
     return f'<untrusted from="{escape(author)}">{escape(text)}</untrusted>'
 
 
-def memory_lines(memories: list[str]) -> str:
-    """Retrieved memories as a list; they may hold people's words, so they are delimited too."""
+# The framing our own code writes before a conversation summary (offline.talked_with).
+TALKED_WITH = re.compile(r"^(?:Talked with|Hablé con) [^()]*\([^)]*\)\.\s*")
+# Memories of these sources hold text a person wrote (an operator's notice, a loaded history).
+HUMAN_SOURCES = frozenset({"announcement", "history"})
+IMPORTANCE_SCALE = (
+    "1-10, where 1 is purely mundane (brushing teeth, making the bed) and 10 is extremely "
+    "poignant (a break-up, a college acceptance)"
+)
+
+
+def human_written(memory: Any) -> bool:
+    """Whether a memory holds a person's words (it has a human author or a human source).
+
+    A bare string carries no provenance, so it is taken to hold someone's words.
+    """
+    if isinstance(memory, str):
+        return True
+    return bool(
+        getattr(memory, "author_user_id", None)
+        or getattr(memory, "author_name", "")
+        or getattr(memory, "source", "") in HUMAN_SOURCES
+    )
+
+
+def memory_line(memory: Any) -> str:
+    """One memory as the resident's own; a person's words inside it are delimited."""
+    text = memory if isinstance(memory, str) else memory.text
+    if not human_written(memory):
+        return escape(text)
+    framing = TALKED_WITH.match(text)
+    lead = escape(framing.group(0)) if framing else ""
+    return f"{lead}{untrusted(text[len(framing.group(0)) if framing else 0 :], 'memory')}"
+
+
+def memory_lines(memories: list) -> str:
+    """Retrieved memories (Memory rows; bare strings count as people's words) as a list."""
     if not memories:
         return "(nothing relevant)"
-    return "\n".join(f"- {untrusted(m, 'memory')}" for m in memories)
+    return "\n".join(f"- {memory_line(m)}" for m in memories)
+
+
+def person_line(person: dict) -> str:
+    """One line on someone in the conversation: who they are to me, our last conversation."""
+    kind = "a visitor" if person.get("kind") == "human" else "a resident"
+    line = f"- {escape(person['name'])}, {kind}."
+    guard = person.get("human_words")
+
+    def told(text: str) -> str:
+        return untrusted(text, "memory") if guard else escape(text)
+
+    if person.get("opinion"):
+        line += f" What you think of them: {told(person['opinion'])}"
+    else:
+        line += " You have not talked before."
+    if person.get("last_summary"):
+        line += f" Your last conversation ({escape(person.get('last_when', ''))}): "
+        line += told(person["last_summary"])
+    return line
 
 
 def persona(resident: dict) -> str:
@@ -68,6 +125,7 @@ def language_of(resident: dict, language: str | None) -> str:
 
 
 def system(resident: dict, task: str, language: str | None = None) -> dict:
+    """The system message: who the resident is, the task, the language, the rules."""
     rule = language_rule(language_of(resident, language))
     return {"role": "system", "content": f"{persona(resident)}\n{task}{rule}\n{RULES}"}
 
@@ -112,11 +170,30 @@ class DayPlan(BaseModel):
 
 
 class PlanChange(BaseModel):
-    who: str
+    who: list[str] = Field(default_factory=list, max_length=6)  # the residents who will go
     hour: int = Field(ge=0, le=23)
     area: str
     activity: str = Field(max_length=120)
     _cut = _clip(120)
+
+    @field_validator("who", mode="before")
+    @classmethod
+    def _one_or_many(cls, v):
+        # Models often name one person as a plain string: that is one person, not an error.
+        if isinstance(v, str):
+            v = [v]
+        return [str(n)[:80] for n in v][:6] if isinstance(v, list) else v
+
+
+class View(BaseModel):
+    who: str = Field(max_length=80)  # the resident whose view this is
+    of: str = Field(max_length=80)  # the person they think about
+    view: str = Field(min_length=1, max_length=200)
+
+    @field_validator("who", "of", "view", mode="before")
+    @classmethod
+    def _cut(cls, v):
+        return " ".join(v.split())[:200] if isinstance(v, str) else v
 
 
 class Summary(BaseModel):
@@ -124,6 +201,46 @@ class Summary(BaseModel):
     _cut = _clip(600)
     importance: int = Field(ge=1, le=10)
     plans: list[PlanChange] = Field(default_factory=list, max_length=4)
+    views: list[View] = Field(default_factory=list)
+
+    @field_validator("plans", mode="before")
+    @classmethod
+    def _at_most_four(cls, v):
+        # A long list is cut, not refused: the summary itself is still good.
+        return v[:4] if isinstance(v, list) else v
+
+    @field_validator("views", mode="before")
+    @classmethod
+    def _at_most_twelve(cls, v):
+        return v[:12] if isinstance(v, list) else v
+
+
+def with_areas(schema: type[BaseModel], areas: list[str]) -> type[BaseModel]:
+    """`schema` whose JSON schema limits every "area" to the map's area ids (an enum).
+
+    Only the schema sent to the provider changes: an answer naming another place still
+    validates, and the code that applies it drops that one entry (the rest is kept).
+    """
+
+    class Bound(schema):  # type: ignore[valid-type,misc]
+        @classmethod
+        def model_json_schema(cls, *args, **kwargs) -> dict:
+            return _enum_areas(super().model_json_schema(*args, **kwargs), sorted(areas))
+
+    Bound.__name__ = Bound.__qualname__ = schema.__name__  # the schema's name is its key
+    return Bound
+
+
+def _enum_areas(node: Any, areas: list[str]) -> Any:
+    if isinstance(node, dict):
+        out = {k: _enum_areas(v, areas) for k, v in node.items()}
+        props = out.get("properties")
+        if isinstance(props, dict) and isinstance(props.get("area"), dict):
+            props["area"] = {**props["area"], "enum": areas}
+        return out
+    if isinstance(node, list):
+        return [_enum_areas(v, areas) for v in node]
+    return node
 
 
 class Questions(BaseModel):
@@ -145,22 +262,33 @@ class Insights(BaseModel):
 
 
 def reply(
-    resident: dict, ctx: dict, memories: list[str], news: str | None, language: str | None = None
+    resident: dict,
+    ctx: dict,
+    memories: list,
+    news: Any = None,
+    language: str | None = None,
+    *,
+    plan: dict | None = None,
+    people: list[dict] | None = None,
 ) -> list[dict]:
-    """The next line of a conversation, grounded in retrieved memories."""
+    """The next line of a conversation: what I am doing, who is here, what I remember."""
     clock = ctx["clock"]
-    others = ", ".join(
-        f"{o['name']} ({'a visitor' if o['kind'] == 'human' else 'a resident'})"
-        for o in ctx.get("others", [])
-    )
     lines = [
         f"It is day {clock['day']}, {clock['hour']:02d}:{clock['minute']:02d}, "
-        f"at the {(ctx.get('area') or 'town').replace('_', ' ')}. You are talking with {others}.",
-        "What you remember:",
-        memory_lines(memories),
+        f"at the {(ctx.get('area') or 'town').replace('_', ' ')}."
     ]
+    doing = ctx.get("activity") or (plan or {}).get("activity")
+    if doing:
+        lines.append(f"You were {escape(doing)}.")
+    if plan:
+        lines.append(f"Your plan now: {plan_entry(plan)}.")
+    lines.append("You are talking with:")
+    by_id = {p["id"]: p for p in people or [] if "id" in p}
+    for other in ctx.get("others", []):
+        lines.append(person_line({**other, **by_id.get(other["id"], {})}))
+    lines += ["What you remember:", memory_lines(memories)]
     if news:
-        lines.append(f"News you could pass on: {untrusted(news, 'memory')}")
+        lines.append(f"News you could pass on: {memory_line(news)}")
     lines.append("The conversation so far:")
     messages = ctx.get("messages") or []
     if not messages:
@@ -169,6 +297,8 @@ def reply(
         if m["author"] == ctx.get("me"):
             lines.append(f"You: {escape(m['text'])}")
         else:
+            # Another resident may be passing on a visitor's words: every other line stays
+            # delimited.
             lines.append(f"{escape(m['name'])}: {untrusted(m['text'], m['name'])}")
     group = [escape(o["name"]) for o in ctx.get("others", [])]
     if len(group) > 1:
@@ -186,8 +316,14 @@ def reply(
     ]
 
 
+def plan_entry(entry: dict) -> str:
+    """A schedule entry as words: "14:00 at the cafe (serving coffee)"."""
+    place = str(entry.get("area") or "home").replace("_", " ")
+    return f"{int(entry.get('hour', 0)):02d}:00 at the {escape(place)} ({escape(entry.get('activity') or '')})"
+
+
 def day_plan(
-    resident: dict, day: int, areas: list[str], memories: list[str], language: str | None = None
+    resident: dict, day: int, areas: list[str], memories: list, language: str | None = None
 ) -> list[dict]:
     """Today's schedule, anchored on the resident's usual routine."""
     routine = "; ".join(
@@ -212,15 +348,29 @@ def summary(
     transcript: list[tuple[str, str, bool]],
     when: str,
     language: str | None = None,
+    *,
+    residents: list[str] | None = None,
+    areas: list[str] | None = None,
 ) -> list:
-    """One conversation summary (shared by all participants) and any plans it made."""
+    """One conversation summary (shared by all participants), the plans it made, and what
+    each resident now thinks of the others (no extra call for relationships)."""
     lines = [f"A conversation in town, {when}, between {', '.join(names.values())}:"]
     for name, text, human in transcript:
         lines.append(f"{escape(name)}: {untrusted(text, name) if human else escape(text)}")
+    if areas:
+        lines.append(f"Places in town: {', '.join(areas)}.")
+    pairs = [(me, other) for me in residents or [] for other in names.values() if other != me]
+    if len(pairs) <= 6:
+        wanted = "; ".join(f"{me} of {other}" for me, other in pairs)
+    else:
+        wanted = "each of " + ", ".join(residents or []) + " of each other person"
     lines.append(
         'Answer with JSON {"summary": one or two sentences with the names, facts and plans '
-        'mentioned, "importance": 1-10 (10 = life-changing), "plans": [{"who": name, "hour": '
-        '0-23, "area": place, "activity": words}] for meetings agreed for today, else []}.'
+        f'mentioned, "importance": how much it matters to them, {IMPORTANCE_SCALE}, '
+        '"plans": [{"who": [names of the people who agreed to go], "hour": 0-23, "area": one '
+        'of the places, "activity": words}] for meetings agreed for today, else [], '
+        '"views": [{"who": name, "of": name, "view": one short sentence, what who now thinks '
+        f"of them}}] for: {wanted or 'nobody'}}}."
     )
     return [
         {
@@ -231,9 +381,8 @@ def summary(
     ]
 
 
-def reflection_questions(
-    resident: dict, memories: list[str], language: str | None = None
-) -> list[dict]:
+def reflection_questions(resident: dict, memories: list, language: str | None = None) -> list[dict]:
+    """The paper's first reflection step: questions raised by the recent memories."""
     content = "\n".join(
         [
             "Your recent memories:",
@@ -246,24 +395,27 @@ def reflection_questions(
 
 
 def insights(
-    resident: dict, questions: list[str], memories: list[str], language: str | None = None
+    resident: dict, questions: list[str], memories: list, language: str | None = None
 ) -> list[dict]:
-    numbered = "\n".join(f"{n}. {untrusted(m, 'memory')}" for n, m in enumerate(memories))
+    """The second step: insights from numbered statements, citing them as evidence."""
+    numbered = "\n".join(f"{n}. {memory_line(m)}" for n, m in enumerate(memories))
     content = "\n".join(
         [
             f"Questions: {'; '.join(escape(q) for q in questions)}",
             "Statements:",
             numbered,
             'What high-level insights can you infer? Answer with JSON {"insights": [{"text": '
-            'insight, "evidence": [statement numbers], "importance": 1-10}]}, at most 3.',
+            f'insight, "evidence": [statement numbers], "importance": {IMPORTANCE_SCALE}}}]}}, '
+            "at most 3.",
         ]
     )
     return [system(resident, "Reflect.", language), {"role": "user", "content": content}]
 
 
 def interview(
-    resident: dict, question: str, memories: list[str], language: str | None = None
+    resident: dict, question: str, memories: list, language: str | None = None
 ) -> list[dict]:
+    """An operator's question, answered in character from memory."""
     content = "\n".join(
         [
             "What you remember:",

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from agents import budget, offline
 from agents.mind import Mind
-from agents.models import Memory, MindState
+from agents.models import Memory, MindState, Relationship
 from agents.residents import load_town
 from town.models import Message, Player, World
 
@@ -123,6 +123,10 @@ def forget_user(user) -> int:
     from town.models import Conversation
 
     Conversation.objects.filter(id__in=conversations).update(summary="")
+    # What residents think of people, where it was drawn from this person's words, goes too.
+    Relationship.objects.filter(
+        Q(author_user=user) | Q(conversation_id__in=conversations) | Q(other__user=user)
+    ).delete()
     deleted = Memory.objects.filter(id__in=doomed).delete()[1].get("agents.Memory", 0)
     return deleted
 
