@@ -5,13 +5,12 @@ and testable with no key, a spent budget or a provider that is down.
 
 from __future__ import annotations
 
-import random
 import re
 from collections import Counter
 
+from agents import facts
 from agents.phrases import farewell_openings, pick
 from agents.phrases import place as place_words
-from agents.routine import _daypart, line_fill
 
 _NOTABLE = re.compile(
     r"\b(open\w*|new|party|festival|fair|wedding|married|baby|born|died|moving|move|job|"
@@ -29,6 +28,10 @@ _HOUR = re.compile(
     r"\b(?:at|by|around|a las|sobre las|hacia las)\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm|o'clock)?",
     re.I,
 )
+_HEADER = re.compile(r"^(?:Talked with|Hablé con) [^()]*\([^)]*\)\.\s*")  # talked_with()
+_QUOTED = re.compile(r"“([^”]*)”")
+_SAID = re.compile(r"[^“”.:]*? (?:said|dijo): |(?:I said|Yo dije): ")
+_QUOTE_MARKS = re.compile(r"[\"“”«»„]")
 _QUESTION_WORDS = re.compile(r"^(what|who|where|when|why|how|do|did|does|is|are|can|have)\b", re.I)
 
 GREETINGS = {
@@ -37,25 +40,22 @@ GREETINGS = {
     "evening": ["Good evening, {other}.", "Evening, {other}! Long day?"],
     "night": ["Still up, {other}?", "Oh, hello {other}, it's late!"],
 }
-NEWS = ["Did you hear? {news}", "Have you heard? {news}", "Some news: {news}"]
-RECALL = ["That reminds me: {memory}", "I remember this: {memory}", "Hmm, as I recall, {memory}"]
-DONT_KNOW = ["I'm not sure, {other}. I don't remember anything about that.", "No idea, I'm afraid."]
-SMALL_TALK = [
-    "I've been {activity}. What about you?",
-    "The {place} is lovely this {daypart}.",
-    "Any news around town, {other}?",
-    "It's already {time}; the day flies by.",
-    "That sounds nice, {other}. Tell me more some time.",
-]
 FAREWELLS = ["I should get going. See you around, {other}!", "Nice talking, {other}. Take care!"]
 FAREWELL_OPENINGS = ("I should get going", "Nice talking", "bye", "goodbye", "see you")
 
 
 def importance(text: str, *, human: bool = False, base: int = 2) -> int:
-    """A 1–10 guess of how much `text` matters: notable words, numbers, a human involved."""
-    score = base + min(4, len(_NOTABLE.findall(text))) + (1 if re.search(r"\d", text) else 0)
-    if human:
-        score += 2
+    """A 1–10 guess of how much `text` matters, from what it says: notable words, numbers in
+    it, a fact someone shared about themself, a human involved. The diary framing ("Talked
+    with Ana (day 1, 09:12).") and who said what do not count: they are in every summary."""
+    content = _HEADER.sub("", text)
+    quoted = _QUOTED.findall(content) or [content]
+    content = _SAID.sub(" ", content)
+    score = base + min(4, len(_NOTABLE.findall(content)))
+    score += 1 if re.search(r"\d", content) else 0
+    score += 1 if human else 0
+    shared = any(facts.capture(q, "someone", lang) for q in quoted for lang in ("en", "es"))
+    score += 1 if shared else 0
     return max(1, min(10, score))
 
 
@@ -124,7 +124,7 @@ def summary(
     others = [n for pid, n in names.items() if pid != me]
     heard_line = pick(language, "heard", "{name} said: “{text}”")
     heard = [
-        heard_line.format(name=name, text=_clip(text, 160))
+        heard_line.format(name=name, text=_clip(_QUOTE_MARKS.sub("", text), 160))
         for pid, name, text in transcript
         if pid != me
     ]
@@ -132,7 +132,11 @@ def summary(
     parts = [talked_with(others, when, language)]
     parts += heard[:6]
     if said and not heard:
-        parts.append(pick(language, "i_said", "I said: “{text}”").format(text=_clip(said[0], 120)))
+        parts.append(
+            pick(language, "i_said", "I said: “{text}”").format(
+                text=_clip(_QUOTE_MARKS.sub("", said[0]), 120)
+            )
+        )
     return " ".join(parts)
 
 
@@ -189,47 +193,6 @@ def day_plan(resident: dict, changes: list[dict], language: str | None = None) -
     return apply_changes([dict(e) for e in routine], changes)
 
 
-def reply(
-    resident: dict,
-    ctx: dict,
-    memories: list[tuple[str, float]],
-    news: str | None,
-    language: str | None = None,
-) -> tuple[str, bool]:
-    """The next line and whether it is a goodbye. `memories`: (text, relevance)."""
-    lang = language_of(resident, language)
-    me = resident["id"]
-    rng = random.Random(f"{ctx['conversation']}:{me}:{ctx.get('message_count', 0)}")
-    messages = ctx.get("messages") or []
-    friend = pick(lang, "friend", "friend")
-    other = (ctx.get("others") or [{"name": friend}])[0]["name"].split(" ")[0]
-    said = [m for m in messages if m["author"] == me]
-    heard = messages[-1]["text"] if messages and messages[-1]["author"] != me else ""
-    fill = line_fill(ctx, other, lang)
-    daypart = _daypart(ctx["clock"]["hour"])
-    news_lines = pick(lang, "news", NEWS)
-    if heard and is_farewell(heard):
-        return rng.choice(pick(lang, "farewells", FAREWELLS)).format(**fill), True
-    if not said:
-        line = rng.choice(pick(lang, "greetings", GREETINGS)[daypart]).format(**fill)
-        if heard and is_question(heard):
-            return line + " " + _answer(memories, rng, fill, lang), False
-        if news:
-            line += " " + rng.choice(news_lines).format(news=news)
-        return line, False
-    if heard and is_question(heard):
-        return _answer(memories, rng, fill, lang), False
-    if news and all(news not in m["text"] for m in said):
-        return rng.choice(news_lines).format(news=news), False
-    relevant = [text for text, rel in memories if rel >= 0.25]
-    fresh = [t for t in relevant if all(_clip(t, 200) not in m["text"] for m in messages)]
-    if heard and fresh:
-        return rng.choice(pick(lang, "recall", RECALL)).format(memory=_clip(fresh[0], 200)), False
-    options = [t.format(**fill) for t in pick(lang, "small_talk", SMALL_TALK)]
-    options = [o for o in options if all(o != m["text"] for m in messages)] or options
-    return rng.choice(options), False
-
-
 def in_group(ctx: dict, text: str, end: bool, language: str | None = None) -> tuple[str, bool]:
     """A template line in a group (3+): it names whom it answers (the last speaker, first in
     `others`), and one person's goodbye is not everyone's."""
@@ -245,15 +208,6 @@ def in_group(ctx: dict, text: str, end: bool, language: str | None = None) -> tu
         return text, end
     keep = text.startswith(("I ", "I'", "I’")) or not text[:1].isupper()
     return f"{name}, {text if keep else text[:1].lower() + text[1:]}", end
-
-
-def _answer(
-    memories: list[tuple[str, float]], rng: random.Random, fill: dict, language: str = "en"
-) -> str:
-    relevant = [text for text, rel in memories if rel >= 0.2]
-    if not relevant:
-        return rng.choice(pick(language, "dont_know", DONT_KNOW)).format(**fill)
-    return rng.choice(pick(language, "recall", RECALL)).format(memory=_clip(relevant[0], 200))
 
 
 def interview(
