@@ -122,6 +122,8 @@ def _renew_relationships(
                 ),
                 None,
             )
+        if view is None and shared is not None and pid in known:
+            view = known[pid].opinion  # the model said nothing new of them: keep the last view
         if view is None:
             talks = (known[pid].talks if pid in known else 0) + 1
             theirs = [said for a, _, said in lines if a == pid]

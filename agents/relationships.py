@@ -152,3 +152,13 @@ def of_resident(player: Player, when) -> list[dict]:
         }
         for r in rows
     ]
+
+
+def of_world_resident(world_id: int, who: str) -> list[dict]:
+    """A resident's relationships by pid or name, for staff (raises UnknownResident)."""
+    from agents.residents import load_town
+    from agents.services import find_resident
+    from town.models import World
+
+    player = find_resident(World.objects.get(pk=world_id), who)
+    return of_resident(player, load_town(world_id).when)

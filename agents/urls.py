@@ -10,4 +10,9 @@ urlpatterns = [
         views.interview,
         name="resident-interview",
     ),
+    path(
+        "api/worlds/<int:world_id>/players/<str:pid>/relationships/",
+        views.relationships,
+        name="resident-relationships",
+    ),
 ]

@@ -50,6 +50,7 @@ export class Card {
     this._timer = setInterval(() => this.tick(), 300);
     if (focus) this.parts.close.focus();
     this.#fetch(id);
+    this.#fetchRelations(p);
   }
 
   close() {
@@ -73,6 +74,7 @@ export class Card {
       identity: h('p', { class: 'card__identity' }, gettext('Getting to know them…')),
       action: h('div', { class: 'card__actions' }),
       interview: this.#interviewBox(p),
+      relations: h('div', { class: 'card__recent card__relations', testid: 'card-relationships', hidden: true }),
       recent: h('div', { class: 'card__recent' }),
     };
     this.parts = parts;
@@ -82,6 +84,7 @@ export class Card {
       parts.identity,
       parts.action,
       parts.interview,
+      parts.relations,
       parts.recent,
     );
   }
@@ -124,6 +127,30 @@ export class Card {
         ].filter(Boolean).join(' · ')),
         c.summary ? h('span', { class: 'conv__summary' }, c.summary) : null,
         )))),
+    );
+  }
+
+  /** Staff only, residents only: what they think of the people they have talked with. */
+  async #fetchRelations(p) {
+    if (!this.config.user?.is_staff || p.kind !== 'agent' || !this.config.world) return;
+    const id = p.id;
+    const url = `/api/worlds/${encodeURIComponent(this.config.world.id)}/players/${encodeURIComponent(id)}/relationships/`;
+    let rows;
+    try {
+      const res = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      if (!res.ok) throw new Error(String(res.status));
+      rows = (await res.json()).relationships || [];
+    } catch {
+      return; // the card stays useful without them
+    }
+    if (this.id !== id || !rows.length) return;
+    this.parts.relations.hidden = false;
+    this.parts.relations.replaceChildren(
+      h('h3', { class: 'card__sub' }, gettext('What they think of others · staff')),
+      h('ul', { class: 'card__convs' }, rows.slice(0, 8).map((r) => h('li', { class: 'conv', testid: 'card-relationship' },
+        h('span', { class: 'conv__with' }, r.name),
+        h('span', { class: 'conv__meta' }, fmt(ngettext('%(count)s conversation', '%(count)s conversations', r.talks), { count: r.talks })),
+        h('span', { class: 'conv__summary' }, r.opinion)))),
     );
   }
 
