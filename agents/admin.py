@@ -1,11 +1,12 @@
-"""Admin: memories (searchable, removable) and every model call with its tokens and cost."""
+"""Admin: memories (searchable, removable), relationships, and every model call with its
+tokens and cost."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Sum
 
-from agents.models import Memory, MindState, ModelCall
+from agents.models import Memory, MindState, ModelCall, Relationship
 
 
 @admin.register(Memory)
@@ -26,6 +27,14 @@ class MemoryAdmin(admin.ModelAdmin):
 class MindStateAdmin(admin.ModelAdmin):
     list_display = ("agent", "plan_day", "unreflected", "updated")
     raw_id_fields = ("agent",)
+
+
+@admin.register(Relationship)
+class RelationshipAdmin(admin.ModelAdmin):
+    list_display = ("agent", "other", "talks", "opinion", "last_t")
+    list_filter = ("agent__world",)
+    search_fields = ("agent__name", "other__name", "opinion")
+    raw_id_fields = ("agent", "other", "conversation", "author_user")
 
 
 @admin.register(ModelCall)
