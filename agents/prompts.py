@@ -9,6 +9,7 @@ are short on purpose: every token is paid for.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -215,17 +216,21 @@ class Summary(BaseModel):
         return v[:12] if isinstance(v, list) else v
 
 
-def with_areas(schema: type[BaseModel], areas: list[str]) -> type[BaseModel]:
+def with_areas(schema: type[BaseModel], areas) -> type[BaseModel]:
     """`schema` whose JSON schema limits every "area" to the map's area ids (an enum).
 
     Only the schema sent to the provider changes: an answer naming another place still
     validates, and the code that applies it drops that one entry (the rest is kept).
     """
+    return _bound(schema, tuple(sorted(areas)))
 
+
+@functools.lru_cache(maxsize=64)
+def _bound(schema: type[BaseModel], areas: tuple[str, ...]) -> type[BaseModel]:
     class Bound(schema):  # type: ignore[valid-type,misc]
         @classmethod
         def model_json_schema(cls, *args, **kwargs) -> dict:
-            return _enum_areas(super().model_json_schema(*args, **kwargs), sorted(areas))
+            return _enum_areas(super().model_json_schema(*args, **kwargs), list(areas))
 
     Bound.__name__ = Bound.__qualname__ = schema.__name__  # the schema's name is its key
     return Bound

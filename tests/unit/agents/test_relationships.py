@@ -10,7 +10,7 @@ import pytest
 
 from agents import services
 from agents.mind import Mind
-from agents.models import Relationship
+from agents.models import Memory, Relationship
 from agents.residents import load_town
 from town.models import Player
 
@@ -151,3 +151,21 @@ def test_a_pair_that_just_talked_does_not_start_again_at_once(offline, mind, wor
     )
     # A friend met again after a while is invited more readily than one just left behind.
     assert later > 1.5 * just_now > 0
+
+
+def test_offline_notes_and_insights_speak_the_worlds_language(offline, world, ada, bram):
+    from town.language import set_world_language
+
+    set_world_language(world, "es")
+    mind = Mind(load_town(world.pk))
+    lines = [(bram, "La biblioteca necesita dinero, la biblioteca cierra."), (ada, "¡Vaya!")]
+    end = talk(world, "c1", lines, HOUR)
+    ended(mind, "c1", end)
+    note = Relationship.objects.get(agent=ada, other=bram).opinion
+    assert note.startswith("Nos conocimos el ") and "biblioteca" in note
+    for n in range(2):
+        end = talk(world, f"c{n + 2}", [(bram, "Hola, Ada."), (ada, "Hola.")], end + HOUR)
+        ended(mind, f"c{n + 2}", end)
+    assert mind.reflect_if_due("ada", 15 * HOUR + 500) >= 1  # the end of day 1
+    texts = [m.text for m in Memory.objects.filter(agent=ada, kind="reflection")]
+    assert any(t.startswith("Mirando atrás el día 1") for t in texts), texts
