@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.cookiejar
 import json
 import re
 import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 import websockets
 
 from tests.netclient import NetSocket, make_sessions, run
 
+ROOT = Path(__file__).resolve().parents[2]
 PER_ADDRESS = 6  # small, so that a leak per socket shows within a few attacks
 PER_USER = 3
 
@@ -357,3 +364,46 @@ def test_a_client_that_falls_behind_briefly_gets_a_fresh_snapshot(town):
         await still_open_to_honest_people(town)
 
     run(scenario())
+
+
+_STAFF = """
+from django.contrib.auth.models import User
+User.objects.filter(username="warden").delete()
+User.objects.create_superuser("warden", "warden@example.com", "right-horse-battery-7")
+"""
+
+
+def test_staff_passwords_cannot_be_guessed_at_the_admin(town):
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", _STAFF],
+        cwd=ROOT,
+        env={**town.env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+    def sign_in(password: str) -> str:
+        """The page the admin's sign-in leads to after one try (a fresh browser each time)."""
+        jar = http.cookiejar.CookieJar()
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        with browser.open(town.url + "/admin/login/?next=/admin/", timeout=10) as resp:
+            page, url = resp.read().decode(), resp.url
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        form = {"csrfmiddlewaretoken": token, "login": "warden", "password": password}
+        request = urllib.request.Request(
+            url, urllib.parse.urlencode(form).encode(), headers={"Referer": url}
+        )
+        try:
+            with browser.open(request, timeout=10) as resp:
+                return resp.url + "\n" + resp.read().decode()
+        except urllib.error.HTTPError as refused:
+            return f"{refused.code}\n" + refused.read().decode()
+
+    answers = [sign_in(f"guess-{n}") for n in range(12)]
+    assert all("/admin/" not in a.splitlines()[0] for a in answers)
+    # The right password, after the guesses: still refused while the limit holds.
+    final = sign_in("right-horse-battery-7")
+    assert "/admin/" not in final.splitlines()[0].replace("next=/admin/", "")
+    assert "Too many failed login attempts" in final or final.startswith("429"), final[:400]
+    assert health(town) == 200
