@@ -50,7 +50,8 @@ class EmbeddedDatabaseError(RuntimeError):
     """The embedded PostgreSQL could not be started."""
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (ours or not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -69,7 +70,7 @@ def forget_dead_handles(pgdata: Path) -> list[int]:
         pids = json.loads(handles.read_text() or "[]")
     except (OSError, ValueError):
         pids = []
-    alive = [pid for pid in pids if _pid_alive(pid)]
+    alive = [pid for pid in pids if pid_alive(pid)]
     if alive != pids:
         handles.write_text(json.dumps(alive))
         log.info("embedded postgres: forgot %d handle(s) of dead processes", len(pids) - len(alive))

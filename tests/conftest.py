@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from config.embedded_db import pid_alive as _alive
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -118,16 +120,6 @@ def stop_embedded_postgres(pgdata: Path) -> bool:
     )
     if done.returncode != 0 and _alive(pid):
         os.kill(pid, signal.SIGKILL)  # its children exit when the postmaster is gone
-    return True
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 
