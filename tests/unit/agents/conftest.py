@@ -9,6 +9,7 @@ from agents.mind import Mind
 from agents.residents import load_town
 from tests.fakes.openai_server import FakeOpenAI
 from town import services
+from town.models import Player
 
 
 @pytest.fixture(autouse=True)
@@ -44,3 +45,19 @@ def world(db):
 @pytest.fixture
 def mind(world) -> Mind:
     return Mind(load_town(world.pk))
+
+
+# Three residents of the default town, as the minds' tests meet them.
+@pytest.fixture
+def ada(world) -> Player:
+    return Player.objects.get(world=world, pid="ada")
+
+
+@pytest.fixture
+def bram(world) -> Player:
+    return Player.objects.get(world=world, pid="bram")
+
+
+@pytest.fixture
+def cora(world) -> Player:
+    return Player.objects.get(world=world, pid="cora")

@@ -17,11 +17,6 @@ from .helpers import HOUR, next_request
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ada(world):
-    return Player.objects.get(world=world, pid="ada")
-
-
 def test_announcement_is_in_the_planning_prompt_and_changes_the_plan(fake_llm, world, ada):
     mind = Mind(load_town(world.pk))
     mind.decide(next_request(ada, 1 * HOUR, 1, 1, rid="n0"))

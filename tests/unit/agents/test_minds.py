@@ -9,21 +9,10 @@ from agents import budget
 from agents.mind import Mind
 from agents.models import Memory, MindState, ModelCall
 from agents.residents import load_town
-from town.models import Player
 
 from .helpers import HOUR, human, next_request, reply_request, seen, talk
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ada(world):
-    return Player.objects.get(world=world, pid="ada")
-
-
-@pytest.fixture
-def bram(world):
-    return Player.objects.get(world=world, pid="bram")
 
 
 def test_offline_next_follows_the_routine_and_plans_once_a_day(offline, mind, ada):

@@ -18,21 +18,6 @@ from .helpers import HOUR, next_request, seen, talk
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ada(world):
-    return Player.objects.get(world=world, pid="ada")
-
-
-@pytest.fixture
-def bram(world):
-    return Player.objects.get(world=world, pid="bram")
-
-
-@pytest.fixture
-def cora(world):
-    return Player.objects.get(world=world, pid="cora")
-
-
 def insights_of(player: Player) -> list[Memory]:
     return list(Memory.objects.filter(agent=player, kind="reflection").order_by("created_t", "id"))
 

@@ -12,26 +12,10 @@ from agents import services
 from agents.mind import Mind
 from agents.models import Memory, Relationship
 from agents.residents import load_town
-from town.models import Player
 
 from .helpers import HOUR, human, next_request, reply_request, seen, talk
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ada(world):
-    return Player.objects.get(world=world, pid="ada")
-
-
-@pytest.fixture
-def bram(world):
-    return Player.objects.get(world=world, pid="bram")
-
-
-@pytest.fixture
-def cora(world):
-    return Player.objects.get(world=world, pid="cora")
 
 
 def ended(mind: Mind, cid: str, t: int) -> None:

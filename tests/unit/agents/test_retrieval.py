@@ -13,11 +13,6 @@ pytestmark = pytest.mark.django_db
 HOUR = GAME_HOUR_MS // 60  # world ms per game hour at time rate 60
 
 
-@pytest.fixture
-def ada(world):
-    return Player.objects.get(world=world, pid="ada")
-
-
 def store(agent, text, importance=3, t=0, **kw):
     return remember(agent.pk, "observation", text, importance, t, Embedder(), **kw)
 
