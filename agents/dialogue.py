@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from agents.memory import Recalled
     from agents.mind import Mind
 
-FACT_IMPORTANCE_BASE = 3  # a fact someone shares about themself (before content words)
+FACT_IMPORTANCE_BASE = 4  # a fact someone shares about themself (before content words)
 
 
 @dataclass
@@ -43,9 +43,11 @@ class Knowledge:
     next_entry: dict | None = None
     told_me: list[facts.Fact] = field(default_factory=list)  # the visitor, about themself
     heard_now: list[facts.Fact] = field(default_factory=list)  # from the last line heard
+    heard_news: list[facts.Fact] = field(default_factory=list)  # others' facts, passed on
     people: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
     memories: list[tuple[str, float]] = field(default_factory=list)
     news: str | None = None
+    transcript: list[str] = field(default_factory=list)  # the conversation's lines so far
 
 
 # -- gathering (database) ---------------------------------------------------------------------
@@ -58,6 +60,7 @@ def reply(
     lang = offline.language_of(resident)
     know = Knowledge(language=lang, news=news, me_first=resident["name"].split(" ")[0])
     know.memories = [(r.text, r.relevance) for r in recalled]
+    know.transcript = [m["text"] for m in ctx.get("messages") or []]
     # Descriptions are written in English; a Spanish world's resident does not quote one.
     if lang == "en":
         know.intro = first_person(resident.get("identity") or "", resident["name"])
@@ -72,7 +75,7 @@ def reply(
     others = ctx.get("others") or []
     if others:
         other = others[0]
-        know.heard_now, know.told_me = _listen(mind, resident, ctx, other, lang)
+        know.heard_now, know.heard_news, know.told_me = _listen(mind, resident, ctx, other, lang)
         know.people = people_to_meet(mind, resident, other)
     text, end = compose(resident, ctx, know)
     return offline.in_group(ctx, text, end, lang)
@@ -80,14 +83,16 @@ def reply(
 
 def _listen(
     mind: Mind, resident: dict, ctx: dict, other: dict, lang: str
-) -> tuple[list[facts.Fact], list[facts.Fact]]:
-    """Facts in the lines not yet answered (kept as memories), and all the other has told."""
+) -> tuple[list[facts.Fact], list[facts.Fact], list[facts.Fact]]:
+    """Facts in the lines not yet answered (kept as memories): the other's own and news they
+    passed on; and everything the other has told about themself."""
     me = resident["id"]
     messages = ctx.get("messages") or []
     last_mine = max((i for i, m in enumerate(messages) if m["author"] == me), default=-1)
     names = list(mind.town.names.values())
     names += [n.split(" ")[0] for n in names]
     heard_now: list[facts.Fact] = []
+    heard_news: list[facts.Fact] = []
     for m in messages[last_mine + 1 :]:
         human = m["author"] not in mind.town.residents
         speaker = m.get("name") or mind.town.names.get(m["author"], m["author"])
@@ -99,8 +104,10 @@ def _listen(
             if fact.subject == resident["name"] or fact.subject == resident["name"].split()[0]:
                 continue  # news about myself is not news to me
             _keep(mind, resident, ctx, fact, teller)
-            if m["author"] == other["id"]:
+            if m["author"] == other["id"] and teller is None:
                 heard_now.append(fact)
+            elif m["author"] == other["id"]:
+                heard_news.append(fact)
     told = [
         f
         for m in messages
@@ -110,13 +117,16 @@ def _listen(
     for f in stored_facts(resident, other["name"], lang):
         if all(f.third != g.third for g in told):
             told.append(f)
-    return heard_now, told
+    return heard_now, heard_news, told
 
 
 def _keep(mind: Mind, resident: dict, ctx: dict, fact: facts.Fact, teller: str | None) -> None:
     """Remember a fact once (the same line is seen again by every later reply)."""
     text = facts.memory_text(fact, teller)
-    known = Memory.objects.filter(agent_id=resident["pk"], source="fact", text=text).exists()
+    # Known already, first hand or from someone else: one memory per fact.
+    known = Memory.objects.filter(
+        agent_id=resident["pk"], source="fact", text__startswith=facts.memory_text(fact)[:-1]
+    ).exists()
     if known:
         return
     author = (
@@ -235,6 +245,11 @@ ACK_FACT = [
     "{reaction} Fancy that, {second}.",
     "Really, {second}? {reaction}",
 ]
+ACK_NEWS = [
+    "{news}? I had no idea.",
+    "Well I never. Good for {subject}.",
+    "Is that so? I'll ask {subject} about it.",
+]
 REACTIONS = [
     "I'd love to hear more about that, {other}.",
     "How did that come about?",
@@ -272,6 +287,12 @@ NICE_TO_MEET = [
     "Welcome, {other}! I'm {me}. {intro}",
 ]
 WHO_I_AM = ["Well, I'm {me}. {intro}", "Me? {intro}", "{intro} That's me in a nutshell."]
+TAG_ANSWERS = [
+    "Not bad at all, thanks.",
+    "Can't complain, {other}.",
+    "Busy, but the good kind of busy.",
+    "Quiet so far, and I like it that way.",
+]
 DONT_KNOW = [
     "I couldn't tell you, {other}; that's news to me.",
     "I've no idea about that, I'm afraid.",
@@ -378,16 +399,57 @@ def _answer(
         more = {"second": fact.second, "reaction": reaction}
         line = _fresh(pick(lang, "ack_fact", ACK_FACT), {**fill, **more}, said + parts, rng)
         parts.append(line[:1].upper() + line[1:])
+    if know.heard_news and not know.heard_now:
+        fact = know.heard_news[0]
+        more = {"news": fact.third, "subject": fact.subject.split(" ")[0]}
+        line = _fresh(pick(lang, "ack_news", ACK_NEWS), {**fill, **more}, said + parts, rng)
+        parts.append(line[:1].upper() + line[1:])
     if parts:
         return " ".join(parts)
-    if offline.is_question(heard):
-        relevant = [t for t, rel in know.memories if rel >= 0.2 and "“" not in t]
+    if _asks_to_know(heard, lang):
+        # Something remembered that this conversation has not already brought up.
+        heard_all = " ".join(know.transcript).lower()
+        relevant = [
+            _sentence(t)
+            for t, rel in know.memories
+            if rel >= 0.2 and "“" not in t and _gist(_sentence(t)) not in heard_all
+        ]
         if relevant:
-            memory = _sentence(relevant[0])
-            more = {"memory": memory, "memory_low": _lower(memory)}
+            more = {"memory": relevant[0], "memory_low": _lower(relevant[0])}
             return _fresh(pick(lang, "from_memory", FROM_MEMORY), {**fill, **more}, said, rng)
         return _fresh(pick(lang, "dont_know", DONT_KNOW), fill, said, rng)
+    if offline.is_question(heard):  # "Long day?", "isn't it?": small talk, not a quiz
+        return _fresh(pick(lang, "tag_answers", TAG_ANSWERS), fill, said, rng)
     return None
+
+
+_KNOW_EN = re.compile(
+    r"\b(?:what|who|whom|where|when|why|how|which|do you know|did you hear|have you heard|"
+    r"is it true|any news|anything about)\b",
+    re.I,
+)
+_KNOW_ES = re.compile(
+    r"(?:qu[ée]|qui[ée]n|d[óo]nde|cu[áa]ndo|por qu[ée]|c[óo]mo|cu[áa]l|sabes|te has enterado|"
+    r"alguna novedad|es verdad)",
+    re.I,
+)
+_TAG = re.compile(r"(?:isn't it|aren't you|right|long day|sleep well|verdad|no crees)\?\s*$", re.I)
+
+
+def _asks_to_know(text: str, lang: str) -> bool:
+    """A question that asks for something known, not a greeting's "Long day?"."""
+    questions = [q for q in re.split(r"(?<=[.!?])\s+", text) if q.strip().endswith("?")]
+    if not questions and offline.is_question(text):
+        questions = [text]
+    pattern = _KNOW_ES if lang == "es" else _KNOW_EN
+    return any(pattern.search(q) and not _TAG.search(q) for q in questions)
+
+
+def _gist(sentence: str) -> str:
+    """The part of a remembered line that a conversation would already contain."""
+    core = re.sub(r"^\S+ (?:told me|me contó que) ", "", sentence).lower().rstrip(". ")
+    # The tail: "keeps bees up on the hill" and "they keep bees up on the hill" share it.
+    return " ".join(core.split()[-4:])
 
 
 def _news(news: str, lang: str, said: list[str], rng) -> str:
@@ -479,6 +541,12 @@ def _sentence(text: str) -> str:
     text = re.sub(r"^(?:Talked with|Hablé con) [^()]*\([^)]*\)\.\s*", "", text)
     text = re.sub(r"[\"“”«»„]", "", text).strip()
     first = re.split(r"(?<=[.!?])\s+", text)[0].rstrip(".")
+    heard = re.match(r"^(?P<fact>.+) \((?:heard from|me lo contó) (?P<teller>[^)]+)\)$", first)
+    if heard:  # a fact passed on to me: say who told me, not the bookkeeping
+        teller = heard.group("teller").split(" ")[0]
+        spanish = "me lo contó" in first
+        line = "{teller} me contó que {fact}" if spanish else "{teller} told me {fact}"
+        first = line.format(teller=teller, fact=heard.group("fact"))
     return first[:200]
 
 

@@ -37,6 +37,16 @@ SPANISH: dict = {
         "Vaya, {second}. {reaction}",
         "{reaction} Quién lo diría: {second}.",
     ],
+    "ack_news": [
+        "¿De verdad? No tenía ni idea.",
+        "¡Quién lo diría! Bien por {subject}.",
+        "¿Ah, sí? Le preguntaré a {subject}.",
+    ],
+    "tag_answers": [
+        "No me quejo, gracias.",
+        "Bien, {other}, con mucho que hacer.",
+        "Tranquilo por ahora, y así me gusta.",
+    ],
     "reactions": [
         "Me encantaría saber más, {other}.",
         "¿Y cómo empezó eso?",

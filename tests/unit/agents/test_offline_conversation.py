@@ -116,38 +116,39 @@ def test_a_visitor_who_told_nothing_is_asked_instead_of_answered_with_nothing(
     assert "haven't told me" in answer or "Not much yet" in answer
 
 
-def test_news_travels_paraphrased_with_its_source_never_as_quoted_words(
-    offline, mind, world, ada, bram
-):
+def first_telling(mind, teller: Player, keyword: str, t: int, skip=()) -> tuple[Player, str]:
+    """Let `teller` meet each other resident hour after hour; the first who hears `keyword`
+    and the line that told it."""
+    for listener in Player.objects.filter(world=teller.world, kind="agent").order_by("pid"):
+        if listener.pid == teller.pid or listener.pid in skip:
+            continue
+        for hour in range(1, 25):
+            request = reply_request(teller, listener, f"{listener.pid}{hour}", [], t + hour * HOUR)
+            line = mind.decide({**request, "id": f"{teller.pid}{listener.pid}{hour}"})[0]["text"]
+            if keyword in line:
+                return listener, line
+    raise AssertionError(f"{teller.name} never mentioned {keyword}")
+
+
+def test_news_travels_paraphrased_with_its_source_never_as_quoted_words(offline, mind, world, ada):
     mara, _ = human(world, "mara", "Mara")
-    cora = Player.objects.get(world=world, pid="cora")
     t = 1 * HOUR
-    converse(mind, ada, mara, "c1", ["Hello!", FIVE[2]], t)
-    # Ada meets Bram, hour after hour, until she brings it up (a fact rated 5 may wait).
-    told = None
-    for hour in range(1, 25):
-        line = mind.decide(reply_request(ada, bram, f"b{hour}", [], t + hour * HOUR))[0]["text"]
-        if "bees" in line:
-            told = line
-            break
-    assert told is not None, "Ada never mentioned the bees"
-    assert "Mara told me they keep bees up on the hill" in told
-    # Bram answers her and so keeps the fact, with who told him.
+    said = "I'm opening a bakery on Friday!"
+    converse(mind, ada, mara, "c1", ["Hello!", said], t)
+    listener, told = first_telling(mind, ada, "bakery", t)
+    assert "Mara told me they are opening a bakery on Friday" in told
+    # The listener answers her and so keeps the fact, with who told it.
     heard = [(ada, told)]
-    mind.decide(reply_request(bram, ada, "b", heard, t + 30 * HOUR, rid="br"))
-    kept = Memory.objects.get(agent=bram, source="fact")
-    assert kept.text == "Mara keeps bees up on the hill (heard from Ada Byrne)."
-    # And Bram passes it on to Cora second hand.
-    retold = None
-    for hour in range(31, 60):
-        line = mind.decide(reply_request(bram, cora, f"c{hour}", [], t + hour * HOUR))[0]["text"]
-        if "bees" in line:
-            retold = line
-            break
-    assert retold is not None and "Ada told me Mara keeps bees up on the hill" in retold
+    mind.decide(reply_request(listener, ada, "b", heard, t + 30 * HOUR, rid="heard"))
+    kept = Memory.objects.get(agent=listener, source="fact")
+    assert kept.text == "Mara is opening a bakery on Friday (heard from Ada Byrne)."
+    # And passes it on second hand.
+    _, retold = first_telling(mind, listener, "bakery", t + 30 * HOUR, skip=("ada",))
+    assert "Ada told me Mara is opening a bakery on Friday" in retold
     for line in (told, retold):
-        assert "I keep bees" not in line  # the visitor's words are not repeated
+        assert said not in line and "I'm opening" not in line  # not the visitor's words
         assert not re.search(r"[\"“”]", line)  # and nothing is quoted
+    bram = Player.objects.get(world=world, pid="bram")
     # A summary of a conversation quoting a line never nests quotes.
     end = talk(world, "x1", [(ada, 'She said "hi" to me'), (bram, "Oh?")], t0=t + 70 * HOUR)
     mind.observe([{"kind": "conversation_ended", "t": end, "conversation": "x1"}])
