@@ -86,7 +86,7 @@ class SendBuffer:
         channel, which is the TCP transport's producer and passes pause/resume on to the
         producer registered with it: that is where ours goes.
         """
-        protocol = _daphne_protocol(send)
+        protocol = daphne_protocol(send)
         tcp = getattr(protocol, "transport", None)
         channel = getattr(tcp, "producer", None)
         if channel is None or not hasattr(channel, "registerProducer"):
@@ -114,8 +114,8 @@ class SendBuffer:
                 log.debug("abort of a slow socket failed", exc_info=True)
 
 
-def _daphne_protocol(send: Callable):
-    """Daphne hands each application `partial(server.handle_reply, protocol)`; Channels'
+def daphne_protocol(send: Callable):
+    """The daphne WebSocket protocol behind an ASGI `send`, or None. Daphne hands each application `partial(server.handle_reply, protocol)`; Channels'
     session middleware wraps it (the wrapper keeps it as `real_send`)."""
     for _ in range(6):
         if isinstance(send, functools.partial):

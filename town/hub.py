@@ -94,6 +94,9 @@ class WorldHub:
                 log.warning("world %s: broadcast receive failed (%s)", self.world_id, exc)
                 await self._rejoin()
                 continue
+            if message.get("type") == "world.events" and "text" in message:
+                # Encoded once here for every socket of this process (see WorldConsumer).
+                message = {**message, "payload": message["text"].encode()}
             for watcher in list(self.watchers):
                 try:
                     await watcher.dispatch(message)
