@@ -179,13 +179,15 @@ def stored_facts(resident: dict, subject: str, language: str) -> list[facts.Fact
 def people_to_meet(mind: Mind, resident: dict, listener: dict) -> list[tuple[str, str]]:
     """Residents worth meeting, each with a reason from this resident's own knowledge."""
     lang = offline.language_of(resident)
-    intro = first_person(resident.get("identity") or "", resident["name"])
+    # Descriptions are English: in another language only what it saw or heard gives reasons.
+    identity = resident.get("identity") or "" if lang == "en" else ""
+    intro = first_person(identity, resident["name"])
     out: list[tuple[str, str]] = []
     for pid, other in mind.town.residents.items():
         if pid in (resident["id"], listener["id"]):
             continue
         first = other["name"].split(" ")[0]
-        clauses = [c for s in intro for c in re.split(r",? (?:and|but|which) (?=I |my )|; ", s)]
+        clauses = [_own_clause(c) for s in intro for c in re.split(r",? (?:and|but) |; ", s)]
         said = next((c for c in clauses if re.search(rf"\b{re.escape(first)}\b", c)), None)
         if said:
             out.append((other["name"], said.rstrip(".")))
@@ -207,7 +209,21 @@ def people_to_meet(mind: Mind, resident: dict, listener: dict) -> list[tuple[str
                 out.append((other["name"], why.format(place=seen.group("place"))))
             else:
                 out.append((other["name"], pick(lang, "we_talked", "we had a good talk lately")))
+    if len(out) < 2:  # a newcomer of a resident: neighbours it knows by name at least
+        for pid, other in sorted(mind.town.residents.items()):
+            known = any(n == other["name"] for n, _ in out)
+            if pid not in (resident["id"], listener["id"]) and len(out) < 2 and not known:
+                out.append((other["name"], pick(lang, "neighbour", "a good neighbour")))
     return out
+
+
+def _own_clause(clause: str) -> str:
+    """ "have known Mayor Hana since school" (split off "I play chess …, and …") → with "I"."""
+    words = clause.split(" ", 1)
+    verbs = {"have", "am", "was", "play", "buy", "hope", "want", "know", "run", "sell"}
+    if words[0] in verbs or (words[0].islower() and words[0].endswith("ed")):
+        return "I " + clause
+    return clause
 
 
 def _entry_at(schedule: list[dict], hour: int) -> dict | None:
@@ -283,8 +299,8 @@ MEET = [
 MEET_ONE = ["Go and see {name1}: {why1}.", "You should meet {name1}: {why1}."]
 MEET_NONE = ["I hardly know anyone yet myself, {other}. Try the plaza at noon."]
 NICE_TO_MEET = [
-    "Nice to meet you, {other}. I'm {me}. {intro}",
-    "Welcome, {other}! I'm {me}. {intro}",
+    "Nice to meet you. I'm {me}. {intro}",
+    "Welcome to town! I'm {me}. {intro}",
 ]
 WHO_I_AM = ["Well, I'm {me}. {intro}", "Me? {intro}", "{intro} That's me in a nutshell."]
 TAG_ANSWERS = [

@@ -96,6 +96,7 @@ SPANISH: dict = {
     ],
     "seen_at": "suelo verle en {place}",
     "we_talked": "hemos hablado hace poco",
+    "neighbour": "buena gente del pueblo",
     "routine_small_talk": [
         "Ando a lo mío ({activity}). ¿Y tú?",
         "Qué bien se está en {place} esta {daypart}.",

@@ -88,8 +88,7 @@ def news_for(town: Town, resident: dict, listener: str, t: int, told: dict) -> l
         hours = max(0.0, (t - memory.created_t) / hour_ms)
         freshness = 0.5 ** (hours / HALF_LIFE_HOURS)
         relevance = max(0.0, cosine(hash_embed(line), listener_vec))
-        # Squared: the gap between a 5 and a 9 is felt (0.25 against 0.81 when fresh).
-        chance = (memory.importance / 10) ** 2 * (0.5 + 0.5 * freshness)
+        chance = memory.importance / 10 * (0.5 + 0.5 * freshness)
         chance = min(1.0, chance + RELEVANCE_WEIGHT * relevance)
         # Seeded by what the memory says, not its row id: the same town replays the same way.
         dice = random.Random(f"news:{town.seed}:{memory.created_t}:{memory.text}:{listener}")

@@ -189,21 +189,24 @@ def fake_model():
 
     fake = FakeOpenAI().start()
 
+    def clause(text: str) -> str | None:
+        """The words around the fact in a prompt line, without tags or framing."""
+        text = re.sub(r"<[^>]+>", "", text)
+        found = re.search(r"([^.:!?“”]*" + re.escape(KEYWORD) + r")", text)
+        return found.group(1).strip() if found else None
+
     def reply(body: dict) -> str:
         prompt = str(body["messages"][-1].get("content", ""))
         news = re.search(r"News you could pass on: (.+)", prompt)
-        if news:
-            text = re.sub(r"<[^>]+>", "", news.group(1)).strip()
-            return json.dumps({"text": f"Did you know? {text}"[:300], "end": False})
+        said = clause(news.group(1)) if news else None
+        if said:
+            return json.dumps({"text": f"Did you know? {said}.", "end": False})
         return json.dumps({"text": "Nice to see you. How is your day going?", "end": False})
 
     def summary(body: dict) -> str:
         prompt = str(body["messages"][-1].get("content", ""))
-        facts = [
-            re.sub(r"<[^>]+>", "", m).strip()
-            for m in re.findall(r"[^\n]*" + re.escape(KEYWORD) + r"[^\n]*", prompt)
-        ]
-        text = "; ".join(dict.fromkeys(facts))[:300] if facts else "They talked for a while."
+        said = [c for c in map(clause, prompt.splitlines()) if c]
+        text = f"{said[0]}." if said else "They talked for a while."
         return json.dumps({"summary": text, "importance": 5})
 
     fake.script("Reply", reply)
@@ -214,11 +217,11 @@ def fake_model():
     return fake
 
 
-def one(mind_kind: str, days: int, resident: str, every: int) -> list[dict]:
+def one(mind_kind: str, days: int, resident: str, every: int, seed: int) -> list[dict]:
     use_scratch_database(DB)
     fake = fake_model() if mind_kind == "model" else None
     try:
-        world = services.create_world("Diffusion")
+        world = services.create_world("Diffusion", seed=seed)
         mind = Mind(load_town(world.pk))
         # The engine's world first: the planted conversation's inputs are not its own.
         loaded = persistence.load_world(world.pk)
@@ -237,6 +240,7 @@ def main() -> None:
     parser.add_argument("--mind", choices=["offline", "model", "both"], default="offline")
     parser.add_argument("--days", type=int, default=2)
     parser.add_argument("--resident", default="ada")
+    parser.add_argument("--runs", type=int, default=1, help="worlds (seeds 0..N-1) per mind")
     parser.add_argument("--trace", action="store_true", help="every line that said it")
     parser.add_argument("--every", type=int, default=6, help="game hours between reports")
     args = parser.parse_args()
@@ -244,15 +248,20 @@ def main() -> None:
     print(f"planted with {args.resident}: Mara said {FACT_LINES[1]!r}")
     print("paper:", ", ".join(f"{k} {a}% -> {b}%" for k, (a, b) in PAPER.items()))
     for kind in kinds:
-        report = one(kind, args.days, args.resident, args.every)
-        print(f"\n{kind} mind ({report[0]['residents']} residents)")
-        print("game hours | said it | knows it | wall s")
-        for row in report:
-            n = row["residents"]
-            said = f"{len(row['said'])} ({100 * len(row['said']) // n}%)"
-            know = f"{len(row['know'])} ({100 * len(row['know']) // n}%)"
-            print(f"{row['hours']:>10} | {said:>7} | {know:>8} | {row.get('wall_s', 0):>6}")
-        for line in report[-1]["samples"][: None if args.trace else 3]:
+        reports = [one(kind, args.days, args.resident, args.every, n) for n in range(args.runs)]
+        n = reports[0][0]["residents"]
+        print(f"\n{kind} mind ({n} residents, {args.runs} world seeds)")
+        print("game hours | said it (mean, per seed) | knows it (mean, per seed) | wall s")
+        for i, row in enumerate(reports[0]):
+            said = [len(r[i]["said"]) for r in reports]
+            know = [len(r[i]["know"]) for r in reports]
+            mean_said = 100 * sum(said) / len(said) / n
+            mean_know = 100 * sum(know) / len(know) / n
+            print(
+                f"{row['hours']:>10} | {mean_said:5.0f}% {said} | {mean_know:5.0f}% {know} | "
+                f"{row.get('wall_s', 0)}"
+            )
+        for line in reports[0][-1]["samples"][: None if args.trace else 3]:
             print("  e.g.", line[:200])
 
 
