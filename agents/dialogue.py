@@ -203,10 +203,13 @@ def people_to_meet(mind: Mind, resident: dict, listener: dict) -> list[tuple[str
             .first()
         )
         if memory is not None:
-            seen = re.search(r"(?:Saw|Vi a) .*? (?:at the|en) (?P<place>[^.]+)\.", memory.text)
-            if seen:
+            seen = _SEEN.match(memory.text) if memory.kind == Memory.Kind.OBSERVATION else None
+            place = seen.group("place") if seen else None
+            if place in ("town", "el pueblo"):
+                out.append((other["name"], pick(lang, "seen_around", "I often see them around")))
+            elif place:
                 why = pick(lang, "seen_at", "I often see them at the {place}")
-                out.append((other["name"], why.format(place=seen.group("place"))))
+                out.append((other["name"], why.format(place=place)))
             else:
                 out.append((other["name"], pick(lang, "we_talked", "we had a good talk lately")))
     if len(out) < 2:  # a newcomer of a resident: neighbours it knows by name at least
@@ -215,6 +218,9 @@ def people_to_meet(mind: Mind, resident: dict, listener: dict) -> list[tuple[str
             if pid not in (resident["id"], listener["id"]) and len(out) < 2 and not known:
                 out.append((other["name"], pick(lang, "neighbour", "a good neighbour")))
     return out
+
+
+_SEEN = re.compile(r"^(?:Saw|Vi a) [^“”.]*? (?:at the|en) (?P<place>[^.“”]+)\.$")  # offline.saw
 
 
 def _own_clause(clause: str) -> str:

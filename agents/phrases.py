@@ -97,6 +97,7 @@ SPANISH: dict = {
     "seen_at": "suelo verle en {place}",
     "we_talked": "hemos hablado hace poco",
     "neighbour": "buena gente del pueblo",
+    "seen_around": "suelo verle por el pueblo",
     "routine_small_talk": [
         "Ando a lo mío ({activity}). ¿Y tú?",
         "Qué bien se está en {place} esta {daypart}.",
