@@ -331,6 +331,7 @@ MIND_REFLECTION_THRESHOLD = env_int("MIND_REFLECTION_THRESHOLD", 50)  # summed i
 MIND_REACT_IMPORTANCE = env_int("MIND_REACT_IMPORTANCE", 6)  # news worth passing on
 MIND_MAX_TURNS = env_int("MIND_MAX_TURNS", 6)  # own lines before a resident says goodbye
 MIND_WORKER_TASKS = env_int("MIND_WORKER_TASKS", 6)  # decisions thought about at once
+LLM_JUDGE_MODEL = env("LLM_JUDGE_MODEL")  # `town evaluate` rates answers with it; empty: no judge
 
 # --- Lifecycle and music ---
 # Scheduled jobs (procrastinate, on the same PostgreSQL): town/jobs.py and music/jobs.py.

@@ -31,6 +31,7 @@ ACTIONS = {
     "fork": "copy a world with its memories into a new one",
     "load-history": "seed residents' memories from a CSV file",
     "interview": "ask a resident a question",
+    "evaluate": "believability battery: plant facts, interview residents, print scores",
     "language": "show or set the language the residents think and speak in",
     "announce": "tell the whole town something (residents remember it and re-plan)",
     "export": "dump a world as JSON lines",
@@ -65,6 +66,12 @@ class Command(BaseCommand):
         sub["load-history"].add_argument("file", help="CSV: name, memories separated by ;")
         sub["interview"].add_argument("agent", help="resident id or name")
         sub["interview"].add_argument("question")
+        sub["evaluate"].add_argument("--fresh", action="store_true", help="a new world, no fork")
+        sub["evaluate"].add_argument("--keep", action="store_true", help="keep the world it used")
+        sub["evaluate"].add_argument("--answers", action="store_true", help="print every answer")
+        sub["evaluate"].add_argument(
+            "--via", choices=["interview", "conversation", "both"], default="both"
+        )
         sub["announce"].add_argument("text", help='e.g. "A storm is coming tonight"')
         sub["export"].add_argument("--output", "-o", help="file (default: standard output)")
         sub["forget"].add_argument("--user", required=True, help="username")
@@ -211,6 +218,19 @@ class Command(BaseCommand):
         world = self.world(options)
         answer = services.interview_resident(world.pk, agent, question, actor=self.actor)
         self.stdout.write(answer)
+
+    def do_evaluate(self, fresh: bool, keep: bool, answers: bool, via: str, **options) -> None:
+        from agents import evaluation
+
+        if options.get("world") is not None and fresh:
+            raise CommandError("--fresh uses a new world: leave out --world")
+        ways = evaluation.WAYS if via == "both" else (via,)
+        report = evaluation.evaluate(
+            options.get("world"), fresh=fresh, keep=keep, ways=ways, actor=self.actor
+        )
+        if answers:
+            self.stdout.write(evaluation.transcript(report) + "\n")
+        self.stdout.write(report.table())
 
     def do_export(self, output: str | None, **options) -> None:
         world = self.world(options)
