@@ -411,3 +411,11 @@ TOWN_LANGUAGE = env("TOWN_LANGUAGE", "en")  # residents' language for worlds tha
 # stays backed up this many seconds.
 TOWN_SEND_BUFFER_BYTES = env_int("TOWN_SEND_BUFFER_BYTES", 256 * 1024)
 TOWN_SLOW_CLIENT_SECONDS = env_int("TOWN_SLOW_CLIENT_SECONDS", 30)
+
+# --- Agents ---
+# Outside AI agents with a token (docs/agents.md): caps per person and per token, and the
+# token's shared limits per TOWN_USER_LIMIT_WINDOW (its owner's per-user limits apply too).
+TOWN_AGENT_TOKENS_PER_USER = env_int("TOWN_AGENT_TOKENS_PER_USER", 5)  # live tokens
+TOWN_AGENT_CONNECTIONS_PER_TOKEN = env_int("TOWN_AGENT_CONNECTIONS_PER_TOKEN", 2)  # sockets
+TOWN_AGENT_INPUTS = env_int("TOWN_AGENT_INPUTS", 120)  # inputs per token per window
+TOWN_AGENT_CHAT = env_int("TOWN_AGENT_CHAT", 10)  # chat lines per token per window

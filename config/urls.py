@@ -13,6 +13,7 @@ urlpatterns = [
     path("", town_views.home, name="home"),
     path("healthz", town_views.healthz, name="healthz"),
     path("metrics", town_views.metrics_view, name="metrics"),
+    path("accounts/agents/", account_views.agents, name="account-agents"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the header's switcher
     # The page's JS strings (locale/*/djangojs.po only: packages=["town"] skips admin's).

@@ -19,7 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from town import metrics, ratelimit, selectors, services
+from town import agent_sockets, metrics, ratelimit, selectors, services
 from town.backpressure import SendBuffer
 from town.groups import engine_group, human_pid, world_group
 from town.hub import hub_for
@@ -53,6 +53,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
     counted = False
     released = False
     hub = None
+    agent = None  # accounts.services.AgentIdentity of a bearer-token socket (docs/agents.md)
 
     async def __call__(self, scope, receive, send) -> None:
         """Run the socket; whatever ends it (a crash included), its slots and hub entry go."""
@@ -149,6 +150,16 @@ class WorldConsumer(AsyncWebsocketConsumer):
             self.user.pk if self.signed_in else None,
             self.channel_name,
         )
+        self.agent = self.scope.get("agent_token")
+        if self.agent is not None and not refusal:
+            slot, refusal = await ratelimit.run(
+                agent_sockets.claim_slot, self.agent.token_id, self.channel_name
+            )
+            if refusal:
+                await ratelimit.run(ratelimit.release_connection, self.slots)
+                self.slots = []
+            elif slot:
+                self.slots.append(slot)
         if refusal:
             metrics.count("refused:connections")
             await self.accept()
@@ -181,6 +192,8 @@ class WorldConsumer(AsyncWebsocketConsumer):
             await self.close()
             return
         self.world_id = self.world.pk
+        if self.agent is not None:
+            agent_sockets.register(self.agent.token_id, self)
         await self.accept()
         self.send_buffer.attach(self.base_send, settings.TOWN_SEND_BUFFER_BYTES)
         metrics.connected(self.world_id, 1)
@@ -208,6 +221,8 @@ class WorldConsumer(AsyncWebsocketConsumer):
         if self.hub is not None:
             with contextlib.suppress(Exception):  # the layer may be why we are closing
                 await self.hub.unwatch(self)
+        if self.agent is not None:
+            agent_sockets.unregister(self.agent.token_id, self)
         if self.counted:
             metrics.connected(self.world_id, -1)
             self.counted = False
@@ -309,6 +324,8 @@ class WorldConsumer(AsyncWebsocketConsumer):
                 "you": {
                     "user": self.user.get_username() if self.signed_in else None,
                     "player": self.pid if self.present else None,
+                    # Only on agents' sockets: a person's `you` is unchanged.
+                    **({"agent": True, "label": self.agent.label} if self.agent else {}),
                 },
                 "server_time": int(time.time() * 1000),
                 "mind": snap.get("mind", "offline"),
@@ -418,6 +435,8 @@ class WorldConsumer(AsyncWebsocketConsumer):
         if not self.inputs.take():
             raise ProtocolError("rate_limited", "slow down: too many inputs", fid)
         if kind in STAFF_TYPES:
+            if self.agent is not None:  # a token grants no staff powers, whoever owns it
+                raise ProtocolError("forbidden", "agents cannot freeze or resume the world", fid)
             await self.control(kind, fid)
             return
         if self.status != "running":
@@ -430,6 +449,8 @@ class WorldConsumer(AsyncWebsocketConsumer):
             raise ProtocolError("rate_limited", "slow down: too many invitations", fid)
         # The same user's other sockets (and other web processes) share these.
         refusal = await ratelimit.run(ratelimit.check_user_frame, self.user.pk, kind)
+        if not refusal and self.agent is not None:
+            refusal = await ratelimit.run(agent_sockets.check_frame, self.agent.token_id, kind)
         if refusal:
             raise ProtocolError("rate_limited", refusal, fid)
         payload = frame.model_dump(exclude={"id"}, exclude_none=True)
@@ -468,7 +489,10 @@ class WorldConsumer(AsyncWebsocketConsumer):
         character = frame.character or characters[self.user.pk % len(characters)]
         if character not in characters:
             raise ProtocolError("invalid", f"unknown character {character!r}", frame.id)
-        return {"name": frame.name or self.default_name(), "character": character, "kind": "human"}
+        fields = {"name": frame.name or self.default_name(), "character": character}
+        # A guest agent is a person's character to the engine and the minds (kind "human"),
+        # marked so pages can show it (docs/agents.md).
+        return {**fields, "kind": "human", **({"guest": "agent"} if self.agent else {})}
 
     def default_name(self) -> str:
         """The in-world name of someone who chose none: their username, if it can be one."""
@@ -486,6 +510,13 @@ class WorldConsumer(AsyncWebsocketConsumer):
         except services.WrongState as exc:
             raise ProtocolError("conflict", str(exc), fid) from None
         await self.send_json({"type": "ack", "id": fid})
+
+    async def revoked(self) -> None:
+        """Its agent token was revoked: say so and close (town/agent_sockets.py)."""
+        await self.send_json(
+            {"type": "error", "code": "forbidden", "message": "this agent token was revoked"}
+        )
+        await self.close(code=agent_sockets.REVOKED_CLOSE)
 
     async def record_heartbeat(self) -> None:
         now = time.monotonic()

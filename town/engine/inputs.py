@@ -29,6 +29,9 @@ def join(world: World, actor: str, inp: dict, now: int) -> list[dict]:
     kind = inp.get("kind", "human")
     if kind not in ("human", "agent"):
         raise InputRefused("invalid", 'kind must be "human" or "agent"')
+    guest = inp.get("guest", "")
+    if guest not in ("", "agent") or (guest and kind != "human"):
+        raise InputRefused("invalid", 'guest must be "agent", for a human character only')
     name = _text(inp.get("name", actor), "name", _MAX_NAME) or actor
     _check_name_free(world, actor, name)
     character = _text(inp.get("character", "default"), "character", _MAX_NAME) or "default"
@@ -42,7 +45,7 @@ def join(world: World, actor: str, inp: dict, now: int) -> list[dict]:
     x, y = _free_tile(world, wanted, now)
     player = Player(
         actor, name, kind, character, x, y,
-        description=description, identity=identity, joined=now, idle_since=now,
+        description=description, identity=identity, joined=now, idle_since=now, guest=guest,
     )  # fmt: skip
     world.players[actor] = player
     world.mark_standing(player)

@@ -33,6 +33,7 @@ class Player:
     ask_after: int = 0  # after an expired request, a breather before asking again
     pending_move: Tile | None = None  # an agent move waiting for a path-search slot
     extra: dict = field(default_factory=dict)  # free-form data callers attach
+    guest: str = ""  # "agent": a person's outside AI agent (a "human" to the minds)
 
     def to_state(self) -> dict:
         """Full private state for snapshots."""
@@ -144,6 +145,8 @@ def public_player(player: Player, now: int) -> dict:
     }
     if player.description:
         out["description"] = player.description
+    if player.guest:
+        out["guest"] = player.guest
     if player.path:
         out["path"] = [list(p) for p in player.path]
         out["t0"] = player.t0

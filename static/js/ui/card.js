@@ -68,7 +68,8 @@ export class Card {
   #build(p) {
     const parts = {
       name: h('h2', { class: 'card__name', id: 'card-name' }, p.name),
-      kind: h('span', { class: `card__kind card__kind--${p.kind}` }, p.kind === 'agent' ? gettext('Resident') : gettext('Visitor')),
+      // A person's outside AI agent (docs/agents.md) is a visitor the town marks as such.
+      kind: h('span', { class: `card__kind card__kind--${p.guest === 'agent' ? 'guest-agent' : p.kind}`, testid: 'card-kind' }, p.guest === 'agent' ? gettext('Guest agent') : p.kind === 'agent' ? gettext('Resident') : gettext('Visitor')),
       close: h('button', { type: 'button', class: 'icon-btn icon-btn--small card__close', 'aria-label': gettext('Close card'), testid: 'card-close', onclick: () => this.close() }, '×'),
       now: h('p', { class: 'card__now' }),
       identity: h('p', { class: 'card__identity' }, gettext('Getting to know them…')),

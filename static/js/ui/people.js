@@ -75,7 +75,8 @@ export class PeopleList {
       const row = this.#row(p);
       const human = p.kind === 'human';
       row.parts.name.textContent = p.name;
-      row.parts.tag.textContent = p.id === me ? gettext('you') : human ? gettext('visitor') : gettext('resident');
+      const guest = p.guest === 'agent'; // a person's outside AI agent (docs/agents.md)
+      row.parts.tag.textContent = p.id === me ? gettext('you') : guest ? gettext('guest agent') : human ? gettext('visitor') : gettext('resident');
       row.parts.tag.className = `person__tag person__tag--${p.id === me ? 'me' : human ? 'human' : 'agent'}`;
       const talking = p.conversation != null;
       row.parts.what.textContent = talking ? `${gettext('talking')}${p.activity ? ` · ${p.activity}` : ''}` : p.activity || (human ? gettext('wandering about') : gettext('going about their day'));

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Q
 from django.utils.timesince import timesince
 
+from accounts import cli as agent_cli
 from town import clock, headless, maintenance, residents, selectors, services, transfer
 from town.language import UnknownLanguage, name_of, normalise, set_world_language, world_language
 from town.models import Player, World
@@ -41,6 +42,8 @@ ACTIONS = {
     "reembed": "re-embed memories with the configured embedding model (resumable)",
     "vacuum": "prune old history and inputs, expire stale leases, VACUUM",
     "budget": "show today's model spend and limit; `set TOKENS` or `reset` it",
+    "agent-token": "create (printed once), revoke or list tokens for people's AI agents",
+    "mcp": "serve the MCP tools over stdio for an agent token (docs/agents.md)",
 }
 
 
@@ -80,6 +83,7 @@ class Command(BaseCommand):
         sub["reembed"].add_argument("--world", type=int, help="only this world (default: all)")
         sub["reembed"].add_argument("--dry-run", action="store_true", help="only count")
         _resident_arguments(sub["resident"])
+        agent_cli.add_arguments(sub)  # agent-token, mcp (accounts/cli.py)
         sub["budget"].add_argument("change", nargs="?", choices=["set", "reset"])
         sub["budget"].add_argument("tokens", nargs="?", type=int, help="daily limit (0: none)")
 
@@ -307,6 +311,12 @@ class Command(BaseCommand):
             f"expired {len(report['stale_leases'])} stale leases, removed {report['old_jobs']} "
             f"old jobs, vacuumed {len(report.get('vacuumed', []))} tables."
         )
+
+    def do_agent_token(self, change: str, target, label: str, user, **options) -> None:
+        agent_cli.agent_token(self, change, target, label, user, options.get("world"))
+
+    def do_mcp(self, token: str, url: str, **options) -> None:
+        agent_cli.mcp(token, url, options.get("world"))
 
     def do_status(self, **options) -> None:
         worlds = World.objects.order_by("id")

@@ -1,0 +1,103 @@
+"""Sockets opened with an agent token: this process's registry, per-token caps and limits.
+
+Revoking a token (accounts/services.py) sends `token_revoked` on the control path; every
+process's listener hands it to `on_control`, which closes the sockets of those tokens this
+process holds. Per-token limits are shared by every socket of the token (and, through the
+cache, every web process), on top of its owner's own per-user limits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+
+from town import control, metrics, ratelimit
+
+log = logging.getLogger(__name__)
+
+REVOKED_CLOSE = 4003  # the token was revoked: do not reconnect with it
+
+_open: dict[int, set[Any]] = {}  # token id -> this process's consumers holding it
+
+
+def register(token_id: int, consumer: Any) -> None:
+    """Remember an open socket of a token (so revocation can close it)."""
+    _open.setdefault(token_id, set()).add(consumer)
+
+
+def unregister(token_id: int, consumer: Any) -> None:
+    """Forget a closed socket."""
+    sockets = _open.get(token_id)
+    if sockets is not None:
+        sockets.discard(consumer)
+        if not sockets:
+            del _open[token_id]
+
+
+def open_count(token_id: int) -> int:
+    """How many sockets of a token this process holds."""
+    return len(_open.get(token_id, ()))
+
+
+async def on_control(notice: dict) -> None:
+    """Close this process's sockets of revoked tokens."""
+    if notice.get("action") != "token_revoked":
+        return
+    for token_id in notice.get("tokens", ()):
+        for consumer in list(_open.get(token_id, ())):
+            with contextlib.suppress(Exception):  # it may be closing already
+                await consumer.revoked()
+            unregister(token_id, consumer)
+
+
+control.subscribe(on_control)
+
+
+def claim_slot(token_id: int, owner: str) -> tuple[str | None, str | None]:
+    """A connection slot of the token: (slot key, None) or (None, refusal message)."""
+    limit = settings.TOWN_AGENT_CONNECTIONS_PER_TOKEN
+    cache = caches["default"]
+    try:
+        for n in range(limit):
+            key = f"lim:conn:agent:{token_id}:{n}"
+            if cache.add(key, owner, ratelimit.SLOT_TTL):
+                # Released with the socket's other slots (ratelimit.release_connection).
+                metrics.hold("slots", 1)
+                return key, None
+    except Exception as exc:  # the cache is away: the per-user cap still applies
+        log.warning("agent connection cap not enforced: %s", exc)
+        return None, None
+    return None, f"too many connections with this agent token (at most {limit})"
+
+
+def _count(key: str, window: int, now: float) -> int:
+    cache = caches["default"]
+    key = f"{key}:{int(now // window)}"
+    if cache.add(key, 1, window + 1):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, window + 1)
+        return 1
+
+
+def check_frame(token_id: int, kind: str, now: float | None = None) -> str | None:
+    """Count one frame against the token's shared limits; the refusal message, or None."""
+    now = time.time() if now is None else now
+    window = settings.TOWN_USER_LIMIT_WINDOW
+    try:
+        if _count(f"lim:agent:in:{token_id}", window, now) > settings.TOWN_AGENT_INPUTS:
+            return "slow down: too many inputs with this agent token"
+        if kind == "say" and _count(f"lim:agent:say:{token_id}", window, now) > (
+            settings.TOWN_AGENT_CHAT
+        ):
+            return "slow down: too many messages with this agent token"
+    except Exception as exc:  # as ratelimit.check_user_frame: the buckets still apply
+        log.warning("agent token limits not enforced: %s", exc)
+    return None
