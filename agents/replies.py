@@ -1,0 +1,427 @@
+"""The offline mind's lines: templates and how the next one is chosen, with no model.
+
+`compose` turns what a resident knows (a `Knowledge`, gathered by agents/dialogue.py) into
+the next line: an answer to the question asked (about itself, about others, about the
+visitor), an acknowledgement of a fact shared or of news passed on, news with its source,
+or small talk drawn from its own description, the day and the place. Of the templates that
+fit, the one sharing the fewest word pairs with what the resident already said is chosen,
+so a conversation stays varied. English lives here; other languages in agents/phrases.py.
+Pure: no Django, no I/O.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from dataclasses import dataclass, field
+
+from agents import facts, offline
+from agents.phrases import pick
+from agents.phrases import place as place_words
+from agents.routine import _daypart, line_fill
+
+
+@dataclass
+class Knowledge:
+    """What the offline mind draws a line from."""
+
+    language: str = "en"
+    me_first: str = ""
+    intro: list[str] = field(default_factory=list)  # own description, first person
+    activity: str = ""
+    next_entry: dict | None = None
+    told_me: list[facts.Fact] = field(default_factory=list)  # the visitor, about themself
+    heard_now: list[facts.Fact] = field(default_factory=list)  # from the last line heard
+    heard_news: list[facts.Fact] = field(default_factory=list)  # others' facts, passed on
+    people: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
+    memories: list[tuple[str, float]] = field(default_factory=list)
+    news: str | None = None
+    transcript: list[str] = field(default_factory=list)  # the conversation's lines so far
+
+
+# -- composing (pure) -------------------------------------------------------------------------
+
+_EN = {
+    "self_now": r"what (?:are|r) you (?:doing|up to)|what're you doing|what are you working on|busy\b",
+    "plans": r"\b(?:plans?|later|tonight|tomorrow|schedule|what will you|going to do)\b",
+    "meet": r"\bwho(?:m)? (?:should|could|can|do you think) i (?:meet|talk|see|know|visit)|"
+    r"\banyone (?:i should|worth|to meet)|\bwho (?:is|'s) (?:worth|interesting)|people to meet",
+    "recall_me": r"remember (?:what i|me|anything i)|what (?:did|have) i (?:tell|told|say|said)|"
+    r"what do i do|what do you know about me|\bmy (?:job|work|living|name)\b|who am i|"
+    r"about me\b|\bwhat i (?:do|told|said)",
+    "who_you": r"who are you|what do you do|tell me about yourself|about you\b|your job|"
+    r"what(?:'s| is) your (?:work|job)",
+}
+_ES = {
+    "self_now": r"qu[ée] (?:est[áa]s haciendo|haces|andas haciendo)|en qu[ée] andas",
+    "plans": r"\b(?:planes?|luego|m[áa]s tarde|esta noche|mañana|qu[ée] vas a hacer)\b",
+    "meet": r"a qui[ée]n (?:deber[íi]a|podr[íi]a|puedo|tendr[íi]a que) (?:conocer|ver|visitar)|"
+    r"a qui[ée]n me recomiendas|gente que conocer",
+    "recall_me": r"(?:te )?acuerdas de (?:lo que|m[íi])|recuerdas lo que|qu[ée] te (?:dije|cont[ée])|"
+    r"a qu[ée] me dedico|qu[ée] sabes de m[íi]|qui[ée]n soy|mi (?:trabajo|nombre)",
+    "who_you": r"qui[ée]n eres|a qu[ée] te dedicas|h[áa]blame de ti|tu trabajo",
+}
+
+ACK_FACT = [
+    "Oh, {second}? {reaction}",
+    "So {second}. {reaction}",
+    "{reaction} Fancy that, {second}.",
+    "Really, {second}? {reaction}",
+]
+ACK_NEWS = [
+    "{news}? I had no idea.",
+    "Well I never. Good for {subject}.",
+    "Is that so? I'll ask {subject} about it.",
+]
+REACTIONS = [
+    "I'd love to hear more about that, {other}.",
+    "How did that come about?",
+    "That's something I'll remember, {other}.",
+    "Not many people here can say that.",
+    "You must tell me how it goes.",
+]
+RECALL_ME = [
+    "Of course, {other}: {facts}, you said.",
+    "I do, {other}. You told me {facts}.",
+    "How could I forget? {facts_cap}, you told me.",
+]
+RECALL_NOTHING = [
+    "You haven't told me much about yourself yet, {other}. What do you do?",
+    "Not much yet, {other}, I'm afraid. Tell me something about yourself?",
+]
+SELF_NOW = [
+    "Right now I'm {activity}, here at the {place}.",
+    "Oh, {activity}, as I do most {daypart}s.",
+    "Just {activity}. It's that time of day.",
+]
+NEXT_UP = [
+    "At {hour}:00 I'll be off {next}.",
+    "Later, around {hour}:00, I'm {next}.",
+    "Then at {hour}:00 it's {next}.",
+]
+MEET = [
+    "You should meet {name1}: {why1}. And {name2}, {why2}.",
+    "I'd start with {name1}: {why1}. {name2} too: {why2}.",
+]
+MEET_ONE = ["Go and see {name1}: {why1}.", "You should meet {name1}: {why1}."]
+MEET_NONE = ["I hardly know anyone yet myself, {other}. Try the plaza at noon."]
+NICE_TO_MEET = [
+    "Nice to meet you. I'm {me}. {intro}",
+    "Welcome to town! I'm {me}. {intro}",
+]
+WHO_I_AM = ["Well, I'm {me}. {intro}", "Me? {intro}", "{intro} That's me in a nutshell."]
+TAG_ANSWERS = [
+    "Not bad at all, thanks.",
+    "Can't complain, {other}.",
+    "Busy, but the good kind of busy.",
+    "Quiet so far, and I like it that way.",
+]
+DONT_KNOW = [
+    "I couldn't tell you, {other}; that's news to me.",
+    "I've no idea about that, I'm afraid.",
+    "Hmm, I don't know. Ask around the plaza?",
+]
+FROM_MEMORY = ["That reminds me: {memory}", "As I recall, {memory}", "Well, {memory_low}"]
+SMALL_TALK = [
+    "{intro}",
+    "It's {daypart} on day {day} and the {place} is lovely.",
+    "I've been {activity} most of the {daypart}.",
+    "What brings you to the {place}, {other}?",
+    "Day {day} already; where does the time go?",
+    "I'm {trait} by nature, or so people say.",
+]
+NEWS = [
+    "Have you heard? {news}.",
+    "Some news: {news}.",
+    "Oh, and {news_low}.",
+    "By the way, {news_low}.",
+]
+
+
+def _intent(text: str, lang: str) -> str | None:
+    table = _ES if lang == "es" else _EN
+    low = text.lower()
+    for name in ("recall_me", "meet", "self_now", "who_you", "plans"):
+        if re.search(table[name], low):
+            if name == "plans" and not offline.is_question(text):
+                continue
+            return name
+    if lang != "es" and offline.is_question(text) and re.search(r"\b(?:my|i|me)\b", low):
+        return "recall_me"  # a question about the visitor themself
+    if lang == "es" and offline.is_question(text) and re.search(r"\b(?:mi|mis|me|yo)\b", low):
+        return "recall_me"
+    return None
+
+
+def compose(resident: dict, ctx: dict, know: Knowledge) -> tuple[str, bool]:
+    """The next line from what the resident knows; pure, deterministic per conversation turn."""
+    lang = know.language
+    me = resident["id"]
+    rng = random.Random(f"{ctx['conversation']}:{me}:{ctx.get('message_count', 0)}")
+    messages = ctx.get("messages") or []
+    other = (ctx.get("others") or [{"name": pick(lang, "friend", "friend")}])[0]["name"]
+    other = other.split(" ")[0]
+    said = [m["text"] for m in messages if m["author"] == me]
+    heard = messages[-1]["text"] if messages and messages[-1]["author"] != me else ""
+    fill = {**line_fill(ctx, other, lang), **_fill(resident, ctx, know, other)}
+    if heard and offline.is_farewell(heard):
+        farewells = pick(lang, "farewells", offline.FAREWELLS)
+        return _fresh(farewells, fill, said, rng), True
+    parts: list[str] = []
+    if not said:
+        greetings = pick(lang, "greetings", offline.GREETINGS)[_daypart(ctx["clock"]["hour"])]
+        parts.append(_fresh(greetings, fill, said, rng))
+    answer = _answer(heard, know, fill, said + parts, rng, first=not said) if heard else None
+    if answer:
+        parts.append(answer)
+    elif know.news and all(_core(know.news) not in s for s in said):
+        parts.append(_news(know.news, lang, said + parts, rng))
+    elif said or not heard:
+        parts.append(_small_talk(lang, fill, said + parts, rng))
+    return " ".join(p for p in parts if p), False
+
+
+def _answer(
+    heard: str, know: Knowledge, fill: dict, said: list[str], rng, first: bool = False
+) -> str | None:
+    lang = know.language
+    intent = _intent(heard, lang)
+    if intent == "recall_me":
+        if not know.told_me:
+            return _fresh(pick(lang, "recall_nothing", RECALL_NOTHING), fill, said, rng)
+        items = [f.second for f in know.told_me[:2]]
+        joined = pick(lang, "and", " and ").join(items)
+        more = {"facts": joined, "facts_cap": joined[:1].upper() + joined[1:]}
+        return _fresh(pick(lang, "recall_me", RECALL_ME), {**fill, **more}, said, rng)
+    if intent == "meet":
+        # Someone not named yet in this conversation first.
+        fresh = [p for p in know.people if all(p[0] not in line for line in said)]
+        people = (fresh or know.people)[:2]
+        if not people:
+            return _fresh(pick(lang, "meet_none", MEET_NONE), fill, said, rng)
+        more = {"name1": people[0][0], "why1": _lower(people[0][1])}
+        if len(people) > 1:
+            more |= {"name2": people[1][0], "why2": _lower(people[1][1])}
+            return _fresh(pick(lang, "meet", MEET), {**fill, **more}, said, rng)
+        return _fresh(pick(lang, "meet_one", MEET_ONE), {**fill, **more}, said, rng)
+    if intent == "plans" and know.next_entry:
+        return _fresh(pick(lang, "next_up", NEXT_UP), fill, said, rng)
+    if intent in ("self_now", "plans"):
+        line = _fresh(pick(lang, "self_now", SELF_NOW), fill, said, rng)
+        if know.next_entry:
+            line += " " + _fresh(pick(lang, "next_up", NEXT_UP), fill, [*said, line], rng)
+        return line
+    if intent == "who_you":
+        return _fresh(pick(lang, "who_i_am", WHO_I_AM), fill, said, rng)
+    parts = []
+    if facts.introduced_name(heard, lang) and first:
+        parts.append(_fresh(pick(lang, "nice_to_meet", NICE_TO_MEET), fill, said, rng).strip())
+    if know.heard_now:
+        fact = know.heard_now[0]
+        reaction = _fresh(pick(lang, "reactions", REACTIONS), fill, said + parts, rng)
+        more = {"second": fact.second, "reaction": reaction}
+        line = _fresh(pick(lang, "ack_fact", ACK_FACT), {**fill, **more}, said + parts, rng)
+        parts.append(line[:1].upper() + line[1:])
+    if know.heard_news and not know.heard_now:
+        fact = know.heard_news[0]
+        more = {"news": fact.third, "subject": fact.subject.split(" ")[0]}
+        line = _fresh(pick(lang, "ack_news", ACK_NEWS), {**fill, **more}, said + parts, rng)
+        parts.append(line[:1].upper() + line[1:])
+    if parts:
+        return " ".join(parts)
+    if _asks_to_know(heard, lang):
+        # Something remembered that this conversation has not already brought up.
+        heard_all = " ".join(know.transcript).lower()
+        relevant = [
+            _sentence(t)
+            for t, rel in know.memories
+            if rel >= 0.2 and "“" not in t and _gist(_sentence(t)) not in heard_all
+        ]
+        if relevant:
+            more = {"memory": relevant[0], "memory_low": _lower(relevant[0])}
+            return _fresh(pick(lang, "from_memory", FROM_MEMORY), {**fill, **more}, said, rng)
+        return _fresh(pick(lang, "dont_know", DONT_KNOW), fill, said, rng)
+    if offline.is_question(heard):  # "Long day?", "isn't it?": small talk, not a quiz
+        return _fresh(pick(lang, "tag_answers", TAG_ANSWERS), fill, said, rng)
+    return None
+
+
+_KNOW_EN = re.compile(
+    r"\b(?:what|who|whom|where|when|why|how|which|do you know|did you hear|have you heard|"
+    r"is it true|any news|anything about)\b",
+    re.I,
+)
+_KNOW_ES = re.compile(
+    r"(?:qu[ée]|qui[ée]n|d[óo]nde|cu[áa]ndo|por qu[ée]|c[óo]mo|cu[áa]l|sabes|te has enterado|"
+    r"alguna novedad|es verdad)",
+    re.I,
+)
+_TAG = re.compile(r"(?:isn't it|aren't you|right|long day|sleep well|verdad|no crees)\?\s*$", re.I)
+
+
+def _asks_to_know(text: str, lang: str) -> bool:
+    """A question that asks for something known, not a greeting's "Long day?"."""
+    questions = [q for q in re.split(r"(?<=[.!?])\s+", text) if q.strip().endswith("?")]
+    if not questions and offline.is_question(text):
+        questions = [text]
+    pattern = _KNOW_ES if lang == "es" else _KNOW_EN
+    return any(pattern.search(q) and not _TAG.search(q) for q in questions)
+
+
+def _gist(sentence: str) -> str:
+    """The part of a remembered line that a conversation would already contain."""
+    core = re.sub(r"^\S+ (?:told me|me contó que) ", "", sentence).lower().rstrip(". ")
+    # The tail: "keeps bees up on the hill" and "they keep bees up on the hill" share it.
+    return " ".join(core.split()[-4:])
+
+
+def _news(news: str, lang: str, said: list[str], rng) -> str:
+    core = _core(news)
+    fill = {"news": core, "news_low": _lower(core)}
+    return _fresh(pick(lang, "news_lines", NEWS), fill, said, rng)
+
+
+def _small_talk(lang: str, fill: dict, said: list[str], rng) -> str:
+    options = pick(lang, "small_talk_own", SMALL_TALK)
+    if not fill.get("intro"):
+        options = [o for o in options if o != "{intro}"]
+    return _fresh(options, fill, said, rng)
+
+
+def _fill(resident: dict, ctx: dict, know: Knowledge, other: str) -> dict:
+    traits = [t.strip() for t in (resident.get("traits") or "").split(",") if t.strip()]
+    seed = f"{ctx['conversation']}:{ctx.get('message_count', 0)}"
+    intro_pick = random.Random(seed).choice(know.intro) if know.intro else ""
+    entry = know.next_entry or {}
+    fill = {
+        "me": resident["name"].split(" ")[0],
+        "intro": intro_pick,
+        "intros": know.intro,
+        "trait": random.Random(seed).choice(traits) if traits else "curious",
+        "day": ctx["clock"].get("day", 1),
+        "hour": f"{entry.get('hour', 0):02d}",
+        "next": entry.get("activity", ""),
+        "next_place": place_words(entry.get("area"), know.language),
+    }
+    if know.activity:
+        fill["activity"] = know.activity
+    return fill
+
+
+def _fresh(options, fill: dict, said: list[str], rng) -> str:
+    """The option sharing the fewest word pairs with what was already said (ties: random)."""
+    seen = set()
+    for line in said:
+        seen |= bigrams(line)
+    intros = fill.get("intros") or [fill.get("intro", "")]
+    rendered = [
+        _format(o, {**fill, "intro": intro})
+        for o in options
+        for intro in (intros if "{intro}" in o else intros[:1])
+    ]
+    rng.shuffle(rendered)
+    return min(rendered, key=lambda r: len(bigrams(r) & seen) / max(1, len(bigrams(r))))
+
+
+def _format(template: str, fill: dict) -> str:
+    try:
+        return template.format(**fill)
+    except (KeyError, IndexError):
+        return template.format_map(_Blank(fill))
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def bigrams(text: str) -> set[tuple[str, str]]:
+    """The text's word pairs (lowercase, punctuation dropped)."""
+    words = re.findall(r"[\wáéíóúñü']+", text.lower())
+    return set(itertools.pairwise(words))
+
+
+def _core(news: str) -> str:
+    return news.rstrip(". ")
+
+
+def _lower(text: str) -> str:
+    # Keep names and "I" capitalised: only lower a first word that is not a name.
+    first = text.split(" ", 1)[0]
+    if first in ("I", "I'm", "I've") or (
+        first[:1].isupper() and first[1:].islower() and len(first) > 1 and _is_name(first)
+    ):
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _is_name(word: str) -> bool:
+    return word not in {"The", "A", "An", "My", "From", "El", "La", "Mi", "De", "He", "Hmm"}
+
+
+def _sentence(text: str) -> str:
+    """A memory as something to say: its header dropped, one sentence, no quotes."""
+    text = re.sub(r"^(?:Talked with|Hablé con) [^()]*\([^)]*\)\.\s*", "", text)
+    text = re.sub(r"[\"“”«»„]", "", text).strip()
+    first = re.split(r"(?<=[.!?])\s+", text)[0].rstrip(".")
+    heard = re.match(r"^(?P<fact>.+) \((?:heard from|me lo contó) (?P<teller>[^)]+)\)$", first)
+    if heard:  # a fact passed on to me: say who told me, not the bookkeeping
+        teller = heard.group("teller").split(" ")[0]
+        spanish = "me lo contó" in first
+        line = "{teller} me contó que {fact}" if spanish else "{teller} told me {fact}"
+        first = line.format(teller=teller, fact=heard.group("fact"))
+    return first[:200]
+
+
+# -- own description --------------------------------------------------------------------------
+
+
+def first_person(identity: str, name: str) -> list[str]:
+    """A third-person description as things the resident would say of itself."""
+    first = name.split(" ")[0]
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", identity.strip()) if s.strip()]
+    # Only the resident's own pronoun becomes "I": "he" in Edith's description is Gus.
+    own = next((m.group(1) for s in sentences if (m := re.match(r"^(She|He)\b", s))), "She")
+    subject, possessive = own.lower(), "her" if own == "She" else "his"
+    obj = "her" if own == "She" else "him"
+    out = []
+    for s in sentences:
+        s = re.sub(rf"^(?:{re.escape(name)}|{re.escape(first)}|{own})\b", "I", s)
+        s = re.sub(rf"\b(?:{re.escape(first)}'s)\b", "my", s)
+        s = re.sub(rf"\b{subject}\b", "I", s)
+        s = re.sub(rf"^{possessive.capitalize()}\b", "My", s)
+        s = re.sub(rf"\b{obj}\b(?=\s+(?:to|and|or)\b|[.,;]|$)", "me", s)
+        s = re.sub(rf"\b{possessive}\b", "my", s)
+        s = re.sub(rf"\b{obj}self\b", "myself", s)
+        s = re.sub(r"\bI ((?:always |still |secretly |also |never |most )?)(\w+)\b", _i_verb, s)
+        s = re.sub(
+            r"\b(and|but) (is|has|\w+[^s]s)\b(?= (?:[A-Z]|the |a |an |my |every|most |more |almost |to |with |from |at |in |on |drawing |honey |it ))",
+            _and_verb,
+            s,
+        )
+        if s.startswith("I "):  # "and has known", "but has not told": still me
+            s = re.sub(
+                r"\b(and|but) (is|has)\b", lambda m: f"{m.group(1)} {_BE_HAVE[m.group(2)]}", s
+            )
+        out.append(s)
+    return out
+
+
+_BE_HAVE = {"is": "am", "has": "have"}
+
+
+def _i_verb(match: re.Match) -> str:
+    verb = match.group(2)
+    table = {"is": "am", "has": "have", "does": "do", "was": "was"}
+    if verb in table:
+        return f"I {match.group(1)}{table[verb]}"
+    if verb.endswith("s") and not verb.endswith("ss") and verb not in ("always",):
+        return f"I {match.group(1)}{facts.plain_form(verb)}"
+    return match.group(0)
+
+
+def _and_verb(match: re.Match) -> str:
+    verb = match.group(2)
+    plain = {"is": "am", "has": "have"}.get(verb) or facts.plain_form(verb)
+    return f"{match.group(1)} {plain}"
