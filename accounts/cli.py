@@ -43,7 +43,10 @@ def agent_token(command, change: str, target: str | None, label: str, user: str 
             return
         if not target or not target.isdigit():
             raise CommandError("usage: town agent-token revoke ID|--user USERNAME")
-        token = services.revoke_token(int(target))
+        try:
+            token = services.revoke_token(int(target))
+        except AgentToken.DoesNotExist:
+            raise CommandError(f"there is no agent token {target}") from None
         command.ok(f"Revoked agent token #{token.pk} ({token.label}) of {token.user}.")
     else:
         tokens = AgentToken.objects.select_related("user").order_by("id")

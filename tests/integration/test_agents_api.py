@@ -198,6 +198,23 @@ def test_agent_talks_with_a_resident(town):
         await agent.close()
 
     run(scenario())
+    # Its words are kept as its owner's, like a person's (shown escaped, `forget --user`).
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from town.models import Message; "
+            "print(Message.objects.filter(text='Hi! What do you do here?')"
+            ".values_list('author_user__username', flat=True).first())",
+        ],
+        cwd=ROOT,
+        env={**town.env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert out.stdout.strip().splitlines()[-1] == "cy_owner"
 
 
 def test_agents_never_get_staff_powers(town):
@@ -522,3 +539,23 @@ def test_tokens_never_appear_in_the_server_log(town):
     log = town.output()
     for token in ISSUED:
         assert token not in log
+
+
+def test_the_guest_flag_is_public_kept_in_snapshots_and_only_for_people():
+    """The engine: a guest agent is a "human" with `guest: "agent"`, restored after a restart."""
+    from town.engine import InputRefused, World
+    from town.engine.map import TownMap
+
+    town_map = TownMap(6, 6, set())
+    world = World(town_map, seed=1)
+    (joined,) = world.apply(
+        {"type": "join", "actor": "h1", "kind": "human", "guest": "agent", "x": 1, "y": 1}, 0
+    )
+    assert joined["player"]["kind"] == "human" and joined["player"]["guest"] == "agent"
+    world.apply({"type": "join", "actor": "h2", "x": 2, "y": 2}, 0)
+    restored = World.restore(world.snapshot(), town_map)
+    players = {p["id"]: p for p in restored.public_state(0)["players"]}
+    assert players["h1"]["guest"] == "agent" and "guest" not in players["h2"]
+    for bad in ({"guest": "staff"}, {"guest": "agent", "kind": "agent"}):
+        with pytest.raises(InputRefused):
+            world.apply({"type": "join", "actor": "x", "x": 3, "y": 3, **bad}, 0)
