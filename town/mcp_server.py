@@ -285,6 +285,13 @@ class TownClient:
                 return p
         raise ToolError(f"nobody called {who!r} is in the town; `look` lists who is")
 
+    def talking(self, pid: str) -> bool:
+        """Whether a character is in a conversation (events keep these, not player objects)."""
+        return any(
+            pid in c.get("participants", ()) and c.get("status") != "invited"
+            for c in self.conversations.values()
+        )
+
     def my_conversation(self) -> dict | None:
         me = self.me()
         if me is None:
@@ -345,7 +352,7 @@ def build_server(client_for, areas_source) -> MCPServer:
             others = [p for p in others if math.dist(here, client.tile(p)) <= NEARBY] or others[:5]
         lines.append("Nearby:" if others else "Nobody is nearby.")
         for p in others[:10]:
-            doing = "talking" if p.get("conversation") else (p.get("activity") or "idle")
+            doing = "talking" if client.talking(p["id"]) else (p.get("activity") or "idle")
             lines.append(
                 f"- {p['name']} ({_kind(p)}, id {p['id']}) at {client.where(*client.tile(p))}: "
                 f"{doing}"
@@ -590,3 +597,22 @@ async def http_app(scope, receive, send) -> None:
     await _ensure_running()
     scope = dict(scope, path=MCP_PATH, raw_path=MCP_PATH.encode())
     await _session_app(scope, receive, send)
+
+
+def main() -> None:
+    """`python -m town.mcp_server --token T [--url URL]`: stdio without Django settings."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description="Hearthvale's MCP tools over stdio")
+    parser.add_argument("--token", default=os.environ.get("HEARTHVALE_TOKEN"))
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--world", type=int)
+    args = parser.parse_args()
+    if not args.token:
+        parser.error("an agent token is needed: --token or HEARTHVALE_TOKEN")
+    run_stdio(args.token, args.url, args.world)
+
+
+if __name__ == "__main__":
+    main()

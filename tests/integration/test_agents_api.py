@@ -448,6 +448,28 @@ def test_mcp_over_stdio(town):
     run(scenario())
 
 
+def test_mcp_over_stdio_without_the_towns_settings(town):
+    """`python -m town.mcp_server` needs only the package: no settings, no database."""
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    _, token = new_token(town, "cy_owner", "--label", "Light")
+    env = {k: v for k, v in town.env.items() if k not in ("TOWN_VAR_DIR", "DATABASE_URL")}
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "town.mcp_server", "--url", town.url],
+        env={**env, "HEARTHVALE_TOKEN": token, "DJANGO_SETTINGS_MODULE": "no.such.settings"},
+        cwd=str(ROOT),
+    )
+
+    async def scenario() -> None:
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as mcp:
+            await mcp.initialize()
+            assert "agent 'Light' of cy_owner" in _text(await mcp.call_tool("whoami", {}))
+            assert "plaza (plaza)" in (await mcp.read_resource("town://areas")).contents[0].text
+
+    run(scenario())
+
+
 def test_mcp_over_http(town):
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
