@@ -240,11 +240,17 @@ def main() -> None:
     parser.add_argument("--mind", choices=["offline", "model", "both"], default="offline")
     parser.add_argument("--days", type=int, default=2)
     parser.add_argument("--resident", default="ada")
+    parser.add_argument(
+        "--big", action="store_true", help="plant big news instead (a bakery opening, rated 8)"
+    )
     parser.add_argument("--runs", type=int, default=1, help="worlds (seeds 0..N-1) per mind")
     parser.add_argument("--trace", action="store_true", help="every line that said it")
     parser.add_argument("--every", type=int, default=6, help="game hours between reports")
     args = parser.parse_args()
     kinds = ["offline", "model"] if args.mind == "both" else [args.mind]
+    global KEYWORD
+    if args.big:
+        FACT_LINES[1], KEYWORD = "I'm opening a bakery on Friday!", "bakery on Friday"
     print(f"planted with {args.resident}: Mara said {FACT_LINES[1]!r}")
     print("paper:", ", ".join(f"{k} {a}% -> {b}%" for k, (a, b) in PAPER.items()))
     for kind in kinds:
