@@ -8,6 +8,7 @@ cache, every web process), on top of its owner's own per-user limits.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -22,12 +23,22 @@ log = logging.getLogger(__name__)
 
 REVOKED_CLOSE = 4003  # the token was revoked: do not reconnect with it
 
+REMEMBER_REVOKED = 60.0  # seconds a revocation is kept for sockets still opening
+
 _open: dict[int, set[Any]] = {}  # token id -> this process's consumers holding it
+# Token id -> when this process heard it revoked: a socket whose handshake looked the token
+# up just before the revocation committed registers after the notice, and is closed then.
+_revoked: dict[int, float] = {}
+_closing: set[asyncio.Task] = set()
 
 
 def register(token_id: int, consumer: Any) -> None:
     """Remember an open socket of a token (so revocation can close it)."""
     _open.setdefault(token_id, set()).add(consumer)
+    if token_id in _revoked:
+        task = asyncio.ensure_future(_close(token_id, consumer))
+        _closing.add(task)  # a reference until it is done
+        task.add_done_callback(_closing.discard)
 
 
 def unregister(token_id: int, consumer: Any) -> None:
@@ -44,15 +55,24 @@ def open_count(token_id: int) -> int:
     return len(_open.get(token_id, ()))
 
 
+async def _close(token_id: int, consumer: Any) -> None:
+    with contextlib.suppress(Exception):  # it may be closing already
+        await consumer.revoked()
+    unregister(token_id, consumer)
+
+
 async def on_control(notice: dict) -> None:
     """Close this process's sockets of revoked tokens."""
     if notice.get("action") != "token_revoked":
         return
+    now = time.monotonic()
+    for token_id, heard in list(_revoked.items()):
+        if now - heard > REMEMBER_REVOKED:
+            del _revoked[token_id]
     for token_id in notice.get("tokens", ()):
+        _revoked[token_id] = now
         for consumer in list(_open.get(token_id, ())):
-            with contextlib.suppress(Exception):  # it may be closing already
-                await consumer.revoked()
-            unregister(token_id, consumer)
+            await _close(token_id, consumer)
 
 
 control.subscribe(on_control)

@@ -581,3 +581,28 @@ def test_the_guest_flag_is_public_kept_in_snapshots_and_only_for_people():
     for bad in ({"guest": "staff"}, {"guest": "agent", "kind": "agent"}):
         with pytest.raises(InputRefused):
             world.apply({"type": "join", "actor": "x", "x": 3, "y": 3, **bad}, 0)
+
+
+def test_a_socket_registering_just_after_its_tokens_revocation_is_closed():
+    """The handshake looked the token up just before the revocation committed: the socket
+    registers after this process heard the notice, and is closed at once."""
+    from town import agent_sockets
+
+    closed: list = []
+
+    class OpeningSocket:
+        async def revoked(self) -> None:
+            closed.append(self)
+
+    async def scenario() -> None:
+        await agent_sockets.on_control({"action": "token_revoked", "tokens": [987654]})
+        socket = OpeningSocket()
+        agent_sockets.register(987654, socket)
+        for _ in range(20):
+            if closed:
+                break
+            await asyncio.sleep(0.01)
+        assert closed == [socket]
+        assert agent_sockets.open_count(987654) == 0
+
+    run(scenario())
