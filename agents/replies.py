@@ -129,7 +129,7 @@ SMALL_TALK = [
     "I've been {activity} most of the {daypart}.",
     "What brings you to the {place}, {other}?",
     "Day {day} already; where does the time go?",
-    "I'm {trait} by nature, or so people say.",
+    "Ask anyone here: {trait}, that's me.",
 ]
 NEWS = [
     "Have you heard? {news}.",
@@ -142,7 +142,7 @@ NEWS = [
 def _intent(text: str, lang: str) -> str | None:
     table = _ES if lang == "es" else _EN
     low = text.lower()
-    for name in ("recall_me", "meet", "self_now", "who_you", "plans"):
+    for name in ("recall_me", "meet", "plans", "self_now", "who_you"):
         if re.search(table[name], low):
             if name == "plans" and not offline.is_question(text):
                 continue
@@ -178,7 +178,9 @@ def compose(resident: dict, ctx: dict, know: Knowledge) -> tuple[str, bool]:
     elif know.news and all(_core(know.news) not in s for s in said):
         parts.append(_news(know.news, lang, said + parts, rng))
     elif said or not heard:
-        parts.append(_small_talk(lang, fill, said + parts, rng))
+        # Small talk also steers clear of what the others said: no echoing their line.
+        everything = [m["text"] for m in messages] + parts
+        parts.append(_small_talk(lang, fill, everything, rng))
     return " ".join(p for p in parts if p), False
 
 
