@@ -589,7 +589,11 @@ async def http_app(scope, receive, send) -> None:
     token = bearer_token(scope)
     found = None
     if token:
-        found = await database_sync_to_async(resolve)(token, None)
+        try:
+            found = await database_sync_to_async(resolve)(token, None)
+        except Exception:  # the database is away: the agent may retry
+            log.exception("MCP request refused: the token could not be checked")
+            return await _respond(send, 503, "the town cannot check tokens right now\n")
     if found is None:
         log.info("MCP request refused: no valid agent token")
         challenge = [(b"www-authenticate", b'Bearer realm="hearthvale"')]

@@ -606,3 +606,21 @@ def test_a_socket_registering_just_after_its_tokens_revocation_is_closed():
         assert agent_sockets.open_count(987654) == 0
 
     run(scenario())
+
+
+@pytest.mark.django_db
+def test_admin_lists_tokens_by_prefix_and_revokes_them(admin_client, django_user_model):
+    from accounts import services
+
+    user = django_user_model.objects.create_user("eve_owner")
+    token, secret = services.create_token(user, "Eve's bot")
+    page = admin_client.get("/admin/accounts/agenttoken/").content.decode()
+    assert token.prefix in page and secret not in page and token.digest not in page
+    assert admin_client.get("/admin/accounts/agenttoken/add/").status_code == 403
+    done = admin_client.post(
+        "/admin/accounts/agenttoken/", {"action": "revoke", "_selected_action": [token.pk]}
+    )
+    assert done.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked is not None
+    assert services.resolve(secret, None) is None
