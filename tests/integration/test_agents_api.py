@@ -581,6 +581,13 @@ def test_the_guest_flag_is_public_kept_in_snapshots_and_only_for_people():
     for bad in ({"guest": "staff"}, {"guest": "agent", "kind": "agent"}):
         with pytest.raises(InputRefused):
             world.apply({"type": "join", "actor": "x", "x": 3, "y": 3, **bad}, 0)
+    # A resident nearby perceives a person, told that it is a guest agent.
+    world.apply({"type": "join", "actor": "r1", "kind": "agent", "x": 1, "y": 2}, 0)
+    for t in (1000, 2000, 5000):
+        world.tick(t)
+    nearby = {o["id"]: o for o in world.requests["r1"]["context"]["nearby"]}
+    assert nearby["h1"]["kind"] == "human" and nearby["h1"]["guest"] == "agent"
+    assert "guest" not in nearby["h2"]
 
 
 def test_a_socket_registering_just_after_its_tokens_revocation_is_closed():

@@ -124,7 +124,16 @@ def _issue(
             ids = [p for p in conv.participants if p != agent.id]
             ids.sort(key=lambda p: p != conv.last_author)
             others = [world.players[p] for p in ids]
-            context["others"] = [{"id": o.id, "name": o.name, "kind": o.kind} for o in others]
+            # `guest`: a person's outside AI agent (docs/agents.md), still a person to talk to.
+            context["others"] = [
+                {
+                    "id": o.id,
+                    "name": o.name,
+                    "kind": o.kind,
+                    **({"guest": o.guest} if o.guest else {}),
+                }
+                for o in others
+            ]
             context["messages"] = [
                 {"author": m["author"], "name": m["name"], "text": m["text"]} for m in conv.messages
             ]
@@ -177,6 +186,8 @@ def _seen(world: World, agent: Player, pid: str, d: int, ox: int, oy: int, now: 
         "in_conversation": other.conversation is not None,
         "cooldown": world.cooldowns.get(pair_key(agent.id, other.id), 0) > now,
     }
+    if other.guest:
+        seen["guest"] = other.guest
     conv = world.conversations.get(other.conversation or "")
     if conv is not None:
         seen["conversation"] = conv.id
