@@ -556,13 +556,6 @@ def test_the_example_bot_joins_walks_and_greets(town):
     assert "walking to the plaza" in out and "greeted" in out, out
 
 
-def test_tokens_never_appear_in_the_server_log(town):
-    assert ISSUED
-    log = town.output()
-    for token in ISSUED:
-        assert token not in log
-
-
 def test_the_guest_flag_is_public_kept_in_snapshots_and_only_for_people():
     """The engine: a guest agent is a "human" with `guest: "agent"`, restored after a restart."""
     from town.engine import InputRefused, World
@@ -631,3 +624,27 @@ def test_admin_lists_tokens_by_prefix_and_revokes_them(admin_client, django_user
     token.refresh_from_db()
     assert token.revoked is not None
     assert services.resolve(secret, None) is None
+
+
+def test_a_token_scoped_to_a_world_opens_only_that_world(town):
+    out = cli(town, "fork", "1", "Elsewhere").stdout
+    other = int(re.search(r"#(\d+)", out.split("into", 1)[-1]).group(1))
+    _, token = new_token(town, "cy_owner", "--label", "Homebody", "--world", str(other))
+
+    async def scenario() -> None:
+        with pytest.raises(websockets.InvalidStatus):
+            await AgentSocket(town.url, token).open()  # the current world is another one
+        agent = AgentSocket(town.url, token)
+        agent.url = agent.url + f"{other}/"
+        hello, _ = await agent.open()
+        assert hello["world"] == other and hello["you"]["agent"] is True
+        await agent.close()
+
+    run(scenario())
+
+
+def test_tokens_never_appear_in_the_server_log(town):
+    assert ISSUED
+    log = town.output()
+    for token in ISSUED:
+        assert token not in log
