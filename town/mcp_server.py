@@ -1,8 +1,9 @@
 """MCP for people's AI agents: the town's tools over stdio and streamable HTTP (/mcp/).
 
 The tools act through a world WebSocket opened with the agent's own bearer token (a
-`TownClient`, town/agent_client.py), so every check and limit of the socket path applies to them as well:
-nothing an agent does over MCP is something its token could not do on the socket.
+`TownClient`, town/agent_client.py), so every check and limit of the socket path applies
+to them as well: nothing an agent does over MCP is something its token could not do on
+the socket.
 
 * stdio: `python manage.py town mcp --token T [--url URL]` connects to the town at URL.
 * HTTP: `/mcp/` on the town itself (config/asgi.py); each request carries
