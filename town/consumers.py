@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from town import agent_sockets, metrics, ratelimit, selectors, services
-from town.backpressure import SendBuffer
+from town.backpressure import SendBuffer, daphne_protocol
 from town.groups import engine_group, human_pid, world_group
 from town.hub import hub_for
 from town.protocol import PLAYER_TYPES, STAFF_TYPES, ProtocolError, parse_frame
@@ -53,6 +53,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
     counted = False
     released = False
     hub = None
+    direct = None  # daphne's WebSocket protocol, for broadcasts encoded once per process
     agent = None  # accounts.services.AgentIdentity of a bearer-token socket (docs/agents.md)
 
     async def __call__(self, scope, receive, send) -> None:
@@ -196,6 +197,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
             agent_sockets.register(self.agent.token_id, self)
         await self.accept()
         self.send_buffer.attach(self.base_send, settings.TOWN_SEND_BUFFER_BYTES)
+        self.direct = daphne_protocol(self.base_send)  # None under Channels' test communicator
         metrics.connected(self.world_id, 1)
         self.counted = True
         self.housekeeping = asyncio.ensure_future(self._housekeeping())
@@ -356,6 +358,15 @@ class WorldConsumer(AsyncWebsocketConsumer):
         if self.send_buffer.backed_up:
             self.missed_events = True  # resync once the client has read what it has
             metrics.count("dropped:slow")
+            return
+        if self.direct is not None and "payload" in message:
+            # The hub encoded this broadcast once for every socket of the process: hand the
+            # bytes to the WebSocket itself instead of through the ASGI send chain, which
+            # re-encoded the text and ran four coroutines per socket and event.
+            try:
+                self.direct.sendMessage(message["payload"], False)
+            except Exception:  # closing: daphne's disconnect follows
+                log.debug("broadcast to a closing socket dropped", exc_info=True)
             return
         await self.send(text_data=message["text"])
 
