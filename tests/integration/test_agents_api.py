@@ -50,7 +50,10 @@ class AgentSocket(Inbox):
 
 @pytest.fixture(scope="module")
 def town(module_town_process):
-    proc = module_town_process().start()
+    # A small per-token input limit, so a test can reach it (the others stay far below).
+    # People here make more tokens than the default cap allows (its own test is below).
+    extra = {"TOWN_AGENT_INPUTS": "30", "TOWN_AGENT_TOKENS_PER_USER": "20"}
+    proc = module_town_process(extra).start()
     proc.wait_ready()
     # A person per scenario: residents invite people, so one may be busy with a resident.
     people = ["bo_person", "di_person", "ed_person"]
@@ -285,6 +288,33 @@ def test_a_flood_closes_the_agent_socket_with_4008(town):
             while True:
                 await agent.recv(10)
         assert closed.value.rcvd.code == 4008
+
+    run(scenario())
+
+
+def test_a_tokens_sockets_share_its_input_limit(town):
+    _, token = new_token(town, "ada_owner", "--label", "Twins")
+
+    async def scenario() -> None:
+        first, second = AgentSocket(town.url, token), AgentSocket(town.url, token)
+        await first.open()
+        await first.send(type="join", id="j")
+        await first.ack("j")  # or `conflict`: the owner's character is in already
+        await second.open()
+        refusal = None
+        # Paced below each socket's own bucket: only the token's shared count can refuse.
+        for n in range(100):
+            socket = (first, second)[n % 2]
+            await socket.send(type="move", id=f"m{n}", x=5 + n % 3, y=5)
+            answer = await socket.ack(f"m{n}")
+            if answer["type"] == "error":
+                refusal = answer
+                break
+            await asyncio.sleep(0.1)
+        assert refusal is not None and refusal["code"] == "rate_limited"
+        assert "agent token" in refusal["message"]
+        await first.close()
+        await second.close()
 
     run(scenario())
 
@@ -624,6 +654,20 @@ def test_admin_lists_tokens_by_prefix_and_revokes_them(admin_client, django_user
     token.refresh_from_db()
     assert token.revoked is not None
     assert services.resolve(secret, None) is None
+
+
+@pytest.mark.django_db
+def test_a_person_has_a_cap_of_live_tokens(django_user_model, settings):
+    from accounts import services
+
+    settings.TOWN_AGENT_TOKENS_PER_USER = 2
+    user = django_user_model.objects.create_user("gil_owner")
+    first, _ = services.create_token(user, "one")
+    services.create_token(user, "two")
+    with pytest.raises(services.TokenRefused, match="at most 2"):
+        services.create_token(user, "three")
+    services.revoke_token(first.pk, user=user)
+    services.create_token(user, "three")  # a revoked token frees its place
 
 
 def test_a_token_scoped_to_a_world_opens_only_that_world(town):
