@@ -13,9 +13,10 @@ import re
 from typing import TYPE_CHECKING
 
 from agents import facts, offline
-from agents.models import Memory, MindState
+from agents.models import Memory, MindState, Relationship
 from agents.phrases import pick
-from agents.replies import Knowledge, compose, first_person
+from agents.phrases import place as place_words
+from agents.replies import Knowledge, compose, first_person, work_entry
 from town.models import Conversation, Player
 
 if TYPE_CHECKING:
@@ -35,12 +36,20 @@ def reply(
     lang = offline.language_of(resident)
     know = Knowledge(language=lang, news=news, me_first=resident["name"].split(" ")[0])
     know.memories = [(r.text, r.relevance) for r in recalled]
-    know.transcript = [m["text"] for m in ctx.get("messages") or []]
+    messages = ctx.get("messages") or []
+    # Only the others' lines: a direct question is answered even if the resident has already
+    # said the same thing itself in this conversation.
+    know.transcript = [m["text"] for m in messages if m["author"] != resident["id"]]
+    know.name = resident["name"]
+    know.routine = resident.get("routine") or []
+    know.interview = bool(ctx.get("interview"))
+    heard = messages[-1]["text"] if messages and messages[-1]["author"] != resident["id"] else ""
     # Descriptions are written in English; a Spanish world's resident does not quote one.
     if lang == "en":
         know.intro = first_person(resident.get("identity") or "", resident["name"])
     state = MindState.objects.filter(agent_id=resident["pk"]).first()
     schedule = state.schedule if state else []
+    know.schedule = schedule
     hour = ctx["clock"]["hour"]
     now = _entry_at(schedule, hour)
     know.activity = (now or {}).get("activity") or ctx.get("activity") or ""
@@ -52,6 +61,14 @@ def reply(
         other = others[0]
         know.heard_now, know.heard_news, know.told_me = _listen(mind, resident, ctx, other, lang)
         know.people = people_to_meet(mind, resident, other)
+    listener = others[0] if others else {"id": None, "name": ""}
+    asked = asked_person(mind, resident, heard) if heard else None
+    if asked:
+        know.asked = asked.split(" ")[0]
+        know.about = about_person(mind, resident, asked, lang)
+        know.told_by = told_by(resident, asked, lang)
+    if heard:
+        know.companions = companions(mind, resident, listener, lang)
     text, end = compose(resident, ctx, know)
     return offline.in_group(ctx, text, end, lang)
 
@@ -192,6 +209,97 @@ def people_to_meet(mind: Mind, resident: dict, listener: dict) -> list[tuple[str
             known = any(n == other["name"] for n, _ in out)
             if pid not in (resident["id"], listener["id"]) and len(out) < 2 and not known:
                 out.append((other["name"], pick(lang, "neighbour", "a good neighbour")))
+    return out
+
+
+def asked_person(mind: Mind, resident: dict, text: str) -> str | None:
+    """The full name of the resident or visitor a line names ("Who is Bram?"), not oneself."""
+    names = [n for pid, n in mind.town.names.items() if pid != resident["id"]]
+    humans = Player.objects.filter(world_id=mind.town.world_id, kind="human")
+    names += [n for n in humans.values_list("name", flat=True) if n not in names]
+    for name in sorted(names, key=len, reverse=True):
+        first = name.split(" ")[0]
+        if name == resident["name"] or first == resident["name"].split(" ")[0]:
+            continue
+        if re.search(rf"(?<!\w)(?:{re.escape(name)}|{re.escape(first)})(?!\w)", text):
+            return name
+    return None
+
+
+def about_person(mind: Mind, resident: dict, name: str, lang: str) -> list[str]:
+    """What this resident knows of `name`, one clause each: from its own description, the
+    town's common knowledge of a resident's work (English descriptions), facts it heard."""
+    first = name.split(" ")[0]
+    out: list[str] = []
+    if lang == "en":
+        intro = first_person(resident.get("identity") or "", resident["name"])
+        clauses = [_own_clause(c) for s in intro for c in re.split(r",? (?:and|but) |; ", s)]
+        out += [c.rstrip(".") for c in clauses if re.search(rf"\b{re.escape(first)}\b", c)][:1]
+        other = next((r for r in mind.town.residents.values() if r["name"] == name), None)
+        if other and other.get("identity"):  # a small town knows what everyone does
+            work = re.split(r"(?<=[.!?])\s+", other["identity"].strip())[0].rstrip(".")
+            out.append(re.split(r",? and (?=has|is|was)", work)[0])
+    other = next((r for r in mind.town.residents.values() if r["name"] == name), None)
+    work = work_entry(other.get("routine") or []) if other and lang != "en" else None
+    if work:  # no description in this language: where the town sees them at work
+        where = pick(lang, "usually_at", "{name} is usually at the {place}")
+        out.append(where.format(name=first, place=place_words(work.get("area"), lang)))
+    for fact in stored_facts(resident, name, lang)[:2]:
+        out.append(fact.third)
+    for fact, _teller in _hearsay(resident, first, lang)[:1]:
+        if all(fact.third != o for o in out):
+            out.append(fact.third)
+    if not out:  # what it saw or heard of them (the reasons people_to_meet gives)
+        reasons = people_to_meet(mind, resident, {"id": None})
+        out += [why for who, why in reasons if who == name][:1]
+        if out == [pick(lang, "neighbour", "a good neighbour")]:
+            out = []
+        out = [f"{first}: {why}" for why in out]
+    return out
+
+
+def told_by(resident: dict, name: str, lang: str) -> list[str]:
+    """What `name` told this resident, as it would say it ("Mara told me they keep bees")."""
+    first = name.split(" ")[0]
+    line = pick(lang, "told_me_about", "{teller} told me {fact}")
+    out = [line.format(teller=first, fact=f.reported) for f in stored_facts(resident, name, lang)]
+    rows = Memory.objects.filter(agent_id=resident["pk"], source="fact").defer("embedding")
+    for memory in rows.order_by("-created_t", "-id")[:50]:
+        match = re.match(
+            r"^(?P<fact>.+) \((?:heard from|me lo contó) (?P<teller>[^)]+)\)\.?$", memory.text
+        )
+        if match and match.group("teller").split(" ")[0] == first:
+            out.append(line.format(teller=first, fact=match.group("fact")))
+    return list(dict.fromkeys(out))
+
+
+def _hearsay(resident: dict, first: str, lang: str) -> list[tuple[facts.Fact, str | None]]:
+    """Facts about `first` this resident heard from others."""
+    rows = Memory.objects.filter(
+        agent_id=resident["pk"], source="fact", text__startswith=first + " "
+    ).defer("embedding")
+    return [facts.from_memory(m.text, first, lang) for m in rows.order_by("-created_t")[:5]]
+
+
+def companions(mind: Mind, resident: dict, listener: dict, lang: str) -> list[tuple[str, str]]:
+    """People this resident talked with lately (newest first), each with a reason to see them
+    again: what they told it, else what it thinks of them (agents/relationships.py)."""
+    rows = (
+        Relationship.objects.filter(agent_id=resident["pk"])
+        .exclude(other__pid=listener.get("id") or "")
+        .select_related("other")
+        .order_by("-last_t", "-talks")[:5]
+    )
+    out: list[tuple[str, str]] = []
+    for row in rows:
+        told = stored_facts(resident, row.other.name, lang)
+        if told:
+            why = pick(lang, "want_more", "they told me {fact}, and I'd like to hear more")
+            out.append((row.other.name, why.format(fact=told[0].reported)))
+        elif row.opinion:
+            out.append((row.other.name, row.opinion.rstrip(".")))
+    if not out:
+        out = people_to_meet(mind, resident, listener)[:1]
     return out
 
 

@@ -297,4 +297,23 @@ class Mind:
                 )
             except ModelUnavailable as exc:
                 log.info("interview falls back to the offline mind: %s", exc)
-        return offline.interview(resident, question, [(r.text, r.relevance) for r in recalled])
+        # The conversing offline mind understands the question; what it cannot answer is
+        # answered from the memories retrieved for it.
+        clock = self.town.clock(t)
+        state = self.state(resident)
+        plan = entry_at(state.schedule, clock["hour"]) if state.schedule else {}
+        ctx = {
+            "clock": clock,
+            "t": t,
+            "me": pid,
+            "interview": True,
+            "conversation": f"interview:{pid}:{t}",
+            "activity": plan.get("activity", ""),
+            "area": plan.get("area"),
+            "others": [],
+            "messages": [{"author": "", "name": "", "text": question}],
+            "message_count": 1,
+        }
+        text, _end = dialogue.reply(self, resident, ctx, recalled, None)
+        memories = [(r.text, r.relevance) for r in recalled]
+        return text or offline.interview(resident, question, memories)

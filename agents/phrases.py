@@ -94,6 +94,57 @@ SPANISH: dict = {
         "Ya es el día {day}; ¡cómo pasa el tiempo!",
         "Dicen que soy {trait}, y será verdad.",
     ],
+    "introduction_routine": [
+        "Soy {name}. Casi todos los días me encontrarás {work_place}: {work_activity}.",
+        "Me llamo {name}, y paso los días {work_place} ({work_activity}).",
+    ],
+    "occupation_routine": [
+        "Casi todos los días me encontrarás {work_place}: {work_activity}.",
+        "Paso los días {work_place}; mi trabajo: {work_activity}.",
+    ],
+    "who_is": ["¿{asked}? {about}.", "Ah, {asked}. {about}.", "{asked}, sí: {about_low}."],
+    "who_is_nothing": [
+        "¿{asked}? No puedo decir que le conozca bien todavía.",
+        "Me suena el nombre de {asked}, pero apenas hemos hablado.",
+    ],
+    "told_by": ["{told}.", "A ver... {told}.", "{told}, si no recuerdo mal."],
+    "told_by_nothing": [
+        "{asked} no me ha contado nada que recuerde, me temo.",
+        "Nada que se me quedara; creo que {asked} y yo apenas hemos hablado.",
+    ],
+    "at_hour": [
+        "{When_word} a las {at}:00 estaré {at_place}: {at_activity}.",
+        "¿{When_word} a las {at}:00? Lo de siempre, {at_place}: {at_activity}.",
+        "Hacia las {at}:00 de {when_word} suelo estar {at_place} ({at_activity}).",
+    ],
+    "tomorrow": "mañana",
+    "today": "hoy",
+    "at_home": "en casa",
+    "at_place": "en {place}",
+    "spend_time": [
+        "{companion}, creo: {companion_why}.",
+        "Elegiría a {companion}: {companion_why}.",
+        "Seguramente {companion}. {companion_why_cap}.",
+    ],
+    "usually_at": "{name} suele estar en {place}; casi todo el pueblo le conoce",
+    "want_more": "me contó que {fact}, y me gustaría saber más",
+    "breakfast": "desayuno",
+    "react_fire": [
+        "¿El {thing}? Lo apartaría del fuego enseguida, abriría la ventana para que salga el "
+        "humo y empezaría otra vez. {flourish}",
+        "Quitaría la sartén del fuego al momento, abriría la ventana y me reiría un poco. "
+        "{flourish}",
+        "¡Fuera del fogón! Rascaría lo quemado del {thing} y lo intentaría de nuevo. {flourish}",
+    ],
+    "react_other": [
+        "Lo dejaría todo y me ocuparía enseguida; luego pediría ayuda a alguien en {place}.",
+        "Primero, calma; luego lo arreglaría y se lo contaría a alguien del pueblo.",
+    ],
+    "flourishes": [
+        "No sería la primera vez.",
+        "Y luego, a lo mío: {next_thing}.",
+        "Nadie tiene por qué enterarse.",
+    ],
     "seen_at": "suelo verle en {place}",
     "we_talked": "hemos hablado hace poco",
     "neighbour": "buena gente del pueblo",

@@ -38,11 +38,31 @@ class Knowledge:
     memories: list[tuple[str, float]] = field(default_factory=list)
     news: str | None = None
     transcript: list[str] = field(default_factory=list)  # the conversation's lines so far
+    name: str = ""  # full name, for introductions
+    routine: list[dict] = field(default_factory=list)  # a usual day (tomorrow's plan)
+    schedule: list[dict] = field(default_factory=list)  # today's plan
+    place: str = ""  # where the resident is, as words
+    asked: str = ""  # the person a question names ("Who is Bram?"), first name
+    about: list[str] = field(default_factory=list)  # what I know of `asked`, one clause each
+    told_by: list[str] = field(default_factory=list)  # what `asked` told me, as I'd say it
+    companions: list[tuple[str, str]] = field(default_factory=list)  # met lately, with why
+    interview: bool = False  # asked by an interviewer: no greeting, answer or say what I know
 
 
 # -- composing (pure) -------------------------------------------------------------------------
 
 _EN = {
+    "spend_time": r"spend (?:some )?time with|who would (?:it|that) be|whom? would you (?:like|want|"
+    r"choose|pick)|who would you (?:like|love|want) to (?:see|visit|spend)|who do you miss",
+    "react": r"what (?:would|should) you do\b|how would you react|what if\b",
+    "told_by": r"[Ww]hat (?:did|has) (?P<who>[A-Z][\w'-]+)(?: [A-Z][\w'-]+)? (?:tell|told|say|said)|"
+    r"[Ww]hat (?:did|have) you hear from",
+    "who_is": r"\bwho(?:'s| is| was)\b|what do you (?:know|think) (?:about|of)|tell me about [A-Z]",
+    "at_hour": r"\b(?:at|around|by)\s+\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.|o'clock)?",
+    "intro": r"introduc\w* (?:of )?yourself|introduction of yourself|tell me about yourself|"
+    r"who are you",
+    "occupation": r"occupation|what do you do(?: for a living| for work|\?|$)|for a living|"
+    r"your (?:job|work|trade)\b|what(?:'s| is) your (?:work|job)",
     "self_now": r"what (?:are|r) you (?:doing|up to)|what're you doing|what are you working on|busy\b",
     "plans": r"\b(?:plans?|later|tonight|tomorrow|schedule|what will you|going to do)\b",
     "meet": r"\bwho(?:m)? (?:should|could|can|do you think) i (?:meet|talk|see|know|visit)|"
@@ -50,17 +70,24 @@ _EN = {
     "recall_me": r"remember (?:what i|me|anything i)|what (?:did|have) i (?:tell|told|say|said)|"
     r"what do i do|what do you know about me|\bmy (?:job|work|living|name)\b|who am i|"
     r"about me\b|\bwhat i (?:do|told|said)",
-    "who_you": r"who are you|what do you do|tell me about yourself|about you\b|your job|"
-    r"what(?:'s| is) your (?:work|job)",
+    "who_you": r"about you\b",
 }
 _ES = {
+    "spend_time": r"pasar (?:un )?tiempo con|qui[ée]n ser[íi]a|con qui[ée]n (?:te gustar[íi]a|"
+    r"pasar[íi]as|quedar[íi]as)|a qui[ée]n (?:te gustar[íi]a|echas de menos)",
+    "react": r"qu[ée] (?:har[íi]as|haces si|hac[ée]s si|vas a hacer ahora)|c[óo]mo reaccionar[íi]as",
+    "told_by": r"[Qq]u[ée] te (?:cont[óo]|dijo|ha contado|ha dicho) (?P<who>[A-ZÁÉÍÓÚÑ][\w'-]+)",
+    "who_is": r"qui[ée]n es\b|qu[ée] (?:sabes|opinas|piensas) de|h[áa]blame de [A-ZÁÉÍÓÚÑ]",
+    "at_hour": r"\ba las\s+\d{1,2}",
+    "intro": r"pres[ée]nta(?:te|se)|h[áa]blame de ti|qui[ée]n eres",
+    "occupation": r"a qu[ée] te dedicas|tu (?:trabajo|oficio|ocupaci[óo]n)|en qu[ée] trabajas",
     "self_now": r"qu[ée] (?:est[áa]s haciendo|haces|andas haciendo)|en qu[ée] andas",
     "plans": r"\b(?:planes?|luego|m[áa]s tarde|esta noche|mañana|qu[ée] vas a hacer)\b",
     "meet": r"a qui[ée]n (?:deber[íi]a|podr[íi]a|puedo|tendr[íi]a que) (?:conocer|ver|visitar)|"
     r"a qui[ée]n me recomiendas|gente que conocer",
     "recall_me": r"(?:te )?acuerdas de (?:lo que|m[íi])|recuerdas lo que|qu[ée] te (?:dije|cont[ée])|"
     r"a qu[ée] me dedico|qu[ée] sabes de m[íi]|qui[ée]n soy|mi (?:trabajo|nombre)",
-    "who_you": r"qui[ée]n eres|a qu[ée] te dedicas|h[áa]blame de ti|tu trabajo",
+    "who_you": r"de ti\b",
 }
 
 ACK_FACT = [
@@ -122,6 +149,65 @@ DONT_KNOW = [
     "I've no idea about that, I'm afraid.",
     "Hmm, I don't know. Ask around the plaza?",
 ]
+INTRODUCTION = [
+    "I'm {name}. {intro_two}",
+    "My name is {name}. {intro_two}",
+    "{name}, pleased to meet you. {intro_two}",
+]
+INTRODUCTION_ROUTINE = [
+    "I'm {name}. Most days you'll find me {work_activity}, {work_place}.",
+    "My name is {name}; I spend my days {work_activity}, {work_place}.",
+]
+OCCUPATION = ["{work}.", "Well, {work_low}.", "{work}. It keeps me busy."]
+OCCUPATION_ROUTINE = [
+    "Most days you'll find me {work_activity}, {work_place}.",
+    "I spend my days {work_activity}, mostly {work_place}.",
+]
+WHO_IS = [
+    "{asked}? {about}.",
+    "Ah, {asked}. {about}.",
+    "{asked}, yes: {about_low}.",
+]
+WHO_IS_NOTHING = [
+    "{asked}? I can't say I know them well yet.",
+    "I've heard the name {asked}, but we've hardly spoken.",
+]
+TOLD_BY = [
+    "{told}.",
+    "Let me think. {told}.",
+    "{told}, if I remember right.",
+]
+TOLD_BY_NOTHING = [
+    "{asked} hasn't told me anything I can recall, I'm afraid.",
+    "Nothing that stuck, I'm afraid; I don't think {asked} and I have talked much.",
+]
+AT_HOUR = [
+    "At {at}:00 {when_word} I'll be {at_activity}, {at_place}.",
+    "{When_word} at {at}:00? {at_activity_cap}, {at_place}, as usual.",
+    "Around {at}:00 {when_word} I'm usually {at_activity}, {at_place}.",
+]
+SPEND_TIME = [
+    "{companion}, I think: {companion_why}.",
+    "I'd pick {companion}: {companion_why}.",
+    "Probably {companion}. {companion_why_cap}.",
+]
+REACT_FIRE = [
+    "My {thing}? I'd whip the pan off the stove, open a window to let the smoke out, and start "
+    "again. {flourish}",
+    "I'd pull the {thing} off the heat straight away, throw the window open and laugh it off. "
+    "{flourish}",
+    "Off the stove it goes! I'd scrape the burnt bits off the {thing} and try again. {flourish}",
+]
+REACT_OTHER = [
+    "I'd stop {activity} and see to it straight away, then ask someone at the {place} to help.",
+    "First I'd keep calm, then sort it out and tell someone at the {place}.",
+]
+FLOURISHES = [
+    "It wouldn't be the first time.",
+    "Then back to {next_thing}.",
+    "Nobody at the {place} needs to know.",
+]
+INTERVIEW_NOTHING = ["I'd rather not guess at that.", "I don't really know what to say to that."]
 FROM_MEMORY = ["That reminds me: {memory}", "As I recall, {memory}", "Well, {memory_low}"]
 SMALL_TALK = [
     "{intro}",
@@ -139,11 +225,28 @@ NEWS = [
 ]
 
 
+_ORDER = (
+    "recall_me",
+    "meet",
+    "spend_time",
+    "told_by",
+    "react",
+    "at_hour",
+    "plans",
+    "self_now",
+    "intro",
+    "occupation",
+    "who_is",
+    "who_you",
+)
+
+
 def _intent(text: str, lang: str) -> str | None:
     table = _ES if lang == "es" else _EN
     low = text.lower()
-    for name in ("recall_me", "meet", "plans", "self_now", "who_you"):
-        if re.search(table[name], low):
+    for name in _ORDER:
+        # Names and "What did Mara tell you" need the original case.
+        if re.search(table[name], text if name == "told_by" else low):
             if name == "plans" and not offline.is_question(text):
                 continue
             return name
@@ -169,6 +272,11 @@ def compose(resident: dict, ctx: dict, know: Knowledge) -> tuple[str, bool]:
         farewells = pick(lang, "farewells", offline.FAREWELLS)
         return _fresh(farewells, fill, said, rng), True
     parts: list[str] = []
+    if know.interview:  # an interviewer's question: its answer, or nothing (memories then)
+        # Questions of no kind it knows ("How is the cafe?") are answered from memories.
+        understood = heard and _intent(heard, lang) is not None
+        answer = _answer(heard, know, fill, said, rng) if understood else None
+        return answer or "", False
     if not said:
         greetings = pick(lang, "greetings", offline.GREETINGS)[_daypart(ctx["clock"]["hour"])]
         parts.append(_fresh(greetings, fill, said, rng))
@@ -207,6 +315,9 @@ def _answer(
             more |= {"name2": people[1][0], "why2": _lower(people[1][1])}
             return _fresh(pick(lang, "meet", MEET), {**fill, **more}, said, rng)
         return _fresh(pick(lang, "meet_one", MEET_ONE), {**fill, **more}, said, rng)
+    direct = _direct(intent, heard, know, fill, said, rng)
+    if direct:
+        return direct
     if intent == "plans" and know.next_entry:
         return _fresh(pick(lang, "next_up", NEXT_UP), fill, said, rng)
     if intent in ("self_now", "plans"):
@@ -247,6 +358,122 @@ def _answer(
     if offline.is_question(heard):  # "Long day?", "isn't it?": small talk, not a quiz
         return _fresh(pick(lang, "tag_answers", TAG_ANSWERS), fill, said, rng)
     return None
+
+
+def _direct(intent: str | None, heard: str, know: Knowledge, fill: dict, said: list[str], rng):
+    """Answers to the questions asked of a resident about itself, others, a given hour and a
+    hypothetical (the paper's interview categories), or None when the intent is another."""
+    lang = know.language
+
+    fill = {**fill, "asked": know.asked}
+
+    def fresh(key: str, english: list[str], more: dict | None = None) -> str:
+        return _fresh(pick(lang, key, english), {**fill, **(more or {})}, said, rng)
+
+    if intent == "intro" and know.intro:
+        # What I do in a clause, then what I am like: the occupation question, if it comes,
+        # gets the whole first sentence, so the two answers do not repeat each other.
+        work = re.split(r", | and ", know.intro[0].rstrip("."))[0]
+        intro_two = " ".join([work + ".", *know.intro[1:2]])
+        return fresh("introduction", INTRODUCTION, {"intro_two": intro_two})
+    if intent == "intro":  # no description in this language: name and what fills my days
+        return fresh("introduction_routine", INTRODUCTION_ROUTINE)
+    if intent in ("occupation", "who_you"):
+        if know.intro:
+            work = know.intro[0].rstrip(".")
+            return fresh("occupation", OCCUPATION, {"work": work, "work_low": _lower(work)})
+        return fresh("occupation_routine", OCCUPATION_ROUTINE)
+    if intent == "told_by" and know.asked:
+        if know.told_by:
+            told = pick(lang, "and", " and ").join(know.told_by[:2])
+            return fresh("told_by", TOLD_BY, {"told": told[:1].upper() + told[1:]})
+        if not know.interview:  # an interview lists what it remembers instead
+            return fresh("told_by_nothing", TOLD_BY_NOTHING)
+    if intent == "who_is" and know.asked:
+        # A memory of them retrieved for this question comes right after my own words.
+        remembered = [
+            _sentence(t)
+            for t, rel in know.memories
+            if rel >= 0.15 and know.asked in t and "“" not in t
+        ]
+        about_all = list(dict.fromkeys(know.about[:1] + remembered[:1] + know.about[1:]))
+        if about_all:
+            about = "; ".join(about_all[:2])
+            return fresh("who_is", WHO_IS, {"about": about, "about_low": _lower(about)})
+        return fresh("who_is_nothing", WHO_IS_NOTHING)
+    if intent == "at_hour" and offline.is_question(heard):
+        at = _at_hour(heard, know)
+        if at:
+            return fresh("at_hour", AT_HOUR, at)
+    if intent == "spend_time":
+        if know.companions:
+            name, why = know.companions[0]
+            more = {"companion": name, "companion_why": _lower(why)}
+            more["companion_why_cap"] = why[:1].upper() + why[1:]
+            return fresh("spend_time", SPEND_TIME, more)
+        return None
+    if intent == "react":
+        fire = re.search(r"burn|fire|smok|quem|fuego|humo|incendi", heard, re.I)
+        thing = re.search(
+            r"\b(?:your|my|the) (\w+) (?:is|are|'s) (?:burning|on fire|smoking)|"
+            r"quem\w* (?:el|la|los|las|tu|tus) (\w+)",
+            heard,
+            re.I,
+        )
+        word = next((g for g in (thing.groups() if thing else ()) if g), "")
+        default = pick(lang, "breakfast", "breakfast")
+        more = {"thing": word.lower() or default}
+        more["flourish"] = fresh("flourishes", FLOURISHES, {"next_thing": know.activity})
+        return fresh("react_fire", REACT_FIRE, more) if fire else fresh("react_other", REACT_OTHER)
+    return None
+
+
+_HOUR_ASKED = re.compile(
+    r"\b(?:at|around|by|a las|sobre las|hacia las)\s+(\d{1,2})(?::\d\d)?\s*"
+    r"(am|pm|a\.m\.|p\.m\.|de la tarde|de la noche)?",
+    re.I,
+)
+
+
+def _at_hour(text: str, know: Knowledge) -> dict | None:
+    """The routine (tomorrow) or plan (today) entry for the hour a question names."""
+    match = _HOUR_ASKED.search(text)
+    if not match:
+        return None
+    hour = int(match.group(1))
+    suffix = (match.group(2) or "").lower()
+    if suffix.startswith(("p", "de la")) and hour < 12:
+        hour += 12
+    elif not suffix and 1 <= hour <= 5:
+        hour += 12  # "at 3" means the afternoon
+    if hour > 23:
+        return None
+    low = re.sub(r"de la mañana", "", text.lower())
+    tomorrow = bool(re.search(r"\btomorrow\b|\bmañana\b", low))
+    days = know.routine if tomorrow or not know.schedule else know.schedule
+    ordered = sorted(days, key=lambda e: e["hour"])
+    if not ordered:
+        return None
+    started = [e for e in ordered if e["hour"] <= hour]
+    entry = started[-1] if started else ordered[-1]
+    lang = know.language
+    word = pick(lang, "tomorrow", "tomorrow") if tomorrow else pick(lang, "today", "today")
+    activity = entry.get("activity") or ""
+    return {
+        "at": f"{hour:02d}",
+        "when_word": word,
+        "When_word": word[:1].upper() + word[1:],
+        "at_activity": activity,
+        "at_activity_cap": activity[:1].upper() + activity[1:],
+        "at_place": _where(entry.get("area"), lang),
+    }
+
+
+def _where(area: str | None, lang: str) -> str:
+    """Where an entry happens: "at home", "at the cafe", "en el café"."""
+    if (area or "").startswith("home_"):
+        return pick(lang, "at_home", "at home")
+    return pick(lang, "at_place", "at the {place}").format(place=place_words(area, lang))
 
 
 _KNOW_EN = re.compile(
@@ -308,7 +535,24 @@ def _fill(resident: dict, ctx: dict, know: Knowledge, other: str) -> dict:
     }
     if know.activity:
         fill["activity"] = know.activity
+    work = work_entry(know.routine)
+    if work:
+        fill["work_activity"] = work.get("activity", "")
+        fill["work_place"] = _where(work.get("area"), know.language)
+    fill["name"] = know.name or resident["name"]
     return fill
+
+
+def work_entry(routine: list[dict]) -> dict | None:
+    """The routine entry that fills most of the working day (8-18): what the resident does."""
+    ordered = sorted(routine, key=lambda e: e["hour"])
+    best, most = None, 0
+    for i, entry in enumerate(ordered):
+        end = ordered[i + 1]["hour"] if i + 1 < len(ordered) else 24
+        hours = max(0, min(end, 18) - max(entry["hour"], 8))
+        if hours > most and not (entry.get("area") or "").startswith("home_"):
+            best, most = entry, hours
+    return best
 
 
 def _fresh(options, fill: dict, said: list[str], rng) -> str:
