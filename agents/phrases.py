@@ -94,9 +94,10 @@ SPANISH: dict = {
         "Ya es el día {day}; ¡cómo pasa el tiempo!",
         "Dicen que soy {trait}, y será verdad.",
     ],
+    # What the working day holds is left to "¿A qué te dedicas?": the two do not repeat.
     "introduction_routine": [
-        "Soy {name}. Casi todos los días me encontrarás {work_place}: {work_activity}.",
-        "Me llamo {name}, y paso los días {work_place} ({work_activity}).",
+        "Soy {name} y vivo aquí, en Hearthvale.",
+        "Me llamo {name}; si me buscas, prueba {work_place}.",
     ],
     "occupation_routine": [
         "Casi todos los días me encontrarás {work_place}: {work_activity}.",
@@ -142,7 +143,7 @@ SPANISH: dict = {
     ],
     "flourishes": [
         "No sería la primera vez.",
-        "Y luego, a lo mío: {next_thing}.",
+        "Y luego, vuelta al trabajo.",
         "Nadie tiene por qué enterarse.",
     ],
     "seen_at": "suelo verle en {place}",

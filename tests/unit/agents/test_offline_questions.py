@@ -68,8 +68,8 @@ def test_introduction_names_itself_and_its_work(offline, mind, world, ada):
 def test_introduction_in_spanish(spanish, world, ada):
     sam, _ = human(world, "sam", "Sam")
     answer = ask(spanish, ada, sam, "Preséntate, por favor.")
-    assert "Ada Byrne" in answer and "el café" in answer
     assert "Soy Ada Byrne" in answer or "Me llamo Ada Byrne" in answer
+    assert "Hearthvale" in answer or "el café" in answer  # where she lives or works
 
 
 def test_occupation_from_its_description(offline, mind, world, ada):
