@@ -95,26 +95,17 @@ def claim_slot(token_id: int, owner: str) -> tuple[str | None, str | None]:
     return None, f"too many connections with this agent token (at most {limit})"
 
 
-def _count(key: str, window: int, now: float) -> int:
-    cache = caches["default"]
-    key = f"{key}:{int(now // window)}"
-    if cache.add(key, 1, window + 1):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, window + 1)
-        return 1
-
-
 def check_frame(token_id: int, kind: str, now: float | None = None) -> str | None:
     """Count one frame against the token's shared limits; the refusal message, or None."""
     now = time.time() if now is None else now
     window = settings.TOWN_USER_LIMIT_WINDOW
     try:
-        if _count(f"lim:agent:in:{token_id}", window, now) > settings.TOWN_AGENT_INPUTS:
+        if (
+            ratelimit.count_in_window(f"lim:agent:in:{token_id}", window, now)
+            > settings.TOWN_AGENT_INPUTS
+        ):
             return "slow down: too many inputs with this agent token"
-        if kind == "say" and _count(f"lim:agent:say:{token_id}", window, now) > (
+        if kind == "say" and ratelimit.count_in_window(f"lim:agent:say:{token_id}", window, now) > (
             settings.TOWN_AGENT_CHAT
         ):
             return "slow down: too many messages with this agent token"

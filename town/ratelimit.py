@@ -87,7 +87,7 @@ def client_ip(scope: dict) -> str:
     return peer
 
 
-def _count(key: str, window: int, now: float) -> int:
+def count_in_window(key: str, window: int, now: float) -> int:
     """Add one to the counter of this window and return it."""
     cache = _cache()
     key = f"{key}:{int(now // window)}"
@@ -105,18 +105,18 @@ def check_user_frame(user_id: int, kind: str, now: float | None = None) -> str |
     now = time.time() if now is None else now
     window = settings.TOWN_USER_LIMIT_WINDOW
     try:
-        if _count(f"lim:in:{user_id}", window, now) > settings.TOWN_USER_INPUTS:
+        if count_in_window(f"lim:in:{user_id}", window, now) > settings.TOWN_USER_INPUTS:
             return "slow down: too many inputs from your account"
         if kind == "say":
-            if _count(f"lim:say:{user_id}", window, now) > settings.TOWN_USER_CHAT:
+            if count_in_window(f"lim:say:{user_id}", window, now) > settings.TOWN_USER_CHAT:
                 return "slow down: too many messages from your account"
             cap = settings.TOWN_USER_CHAT_PER_DAY
             day = time.strftime("%Y-%m-%d", time.gmtime(now))
-            if cap and _count(f"lim:sayday:{user_id}:{day}", 2 * 86400, 0) > cap:
+            if cap and count_in_window(f"lim:sayday:{user_id}:{day}", 2 * 86400, 0) > cap:
                 return f"daily message limit reached ({cap} a day); try again tomorrow"
         if (
             kind == "invite"
-            and _count(f"lim:inv:{user_id}", window, now) > settings.TOWN_USER_INVITES
+            and count_in_window(f"lim:inv:{user_id}", window, now) > settings.TOWN_USER_INVITES
         ):
             return "slow down: too many invitations from your account"
     except Exception as exc:  # the cache backend raises its own kinds (redis, …)
