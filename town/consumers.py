@@ -13,6 +13,7 @@ import json
 import logging
 import time
 
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -547,3 +548,12 @@ class WorldConsumer(AsyncWebsocketConsumer):
 
     async def send_json(self, content: dict) -> None:
         await self.send(text_data=json.dumps(content, separators=(",", ":")))
+
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        """Channels' send, except that a frame for a socket the client has just closed is
+        dropped quietly: daphne's disconnect message follows, and a closed socket is not an
+        error of ours (autobahn raises Disconnected for it)."""
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except Disconnected:
+            log.debug("frame for a closed socket dropped")
