@@ -270,3 +270,22 @@ def status(world_id: int) -> dict[str, Any]:
 def day_start(now: dt.datetime | None = None) -> dt.datetime:
     now = now or timezone.now()
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def mind_status(world_id: int) -> dict[str, Any]:
+    """Which mind the world's residents think with now: {"mode", "offline": [pid, ...]}.
+
+    "offline" lists the residents thinking offline right now: every resident when the mode
+    is offline.
+    """
+    from town.models import Player
+
+    mode = mind_mode(world_id)
+    offline: list[str] = []
+    if mode == "offline":
+        offline = sorted(
+            Player.objects.filter(world_id=world_id, kind=Player.Kind.AGENT).values_list(
+                "pid", flat=True
+            )
+        )
+    return {"mode": mode, "offline": offline}
