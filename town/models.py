@@ -25,6 +25,8 @@ class World(models.Model):
     # World time (ms) at the last snapshot: time stands still while the world is frozen.
     clock_ms = models.BigIntegerField(default=0)
     last_heartbeat = models.DateTimeField(null=True, blank=True)
+    # The day's track pages play: published by music (town.services.publish_music).
+    music_url = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

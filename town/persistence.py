@@ -18,7 +18,8 @@ from town.models import World as WorldRow
 
 STEP_MS = 1000
 SNAPSHOTS_KEPT = 3
-UNRECORDED_KINDS = frozenset({"typing"})
+# Not history: typing, and which mind the residents use (the page shows it, replay not).
+UNRECORDED_KINDS = frozenset({"typing", "mind"})
 
 
 @dataclass

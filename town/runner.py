@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import json
 import logging
@@ -61,6 +62,7 @@ class WorldRunner:
         # None (the host shuts down, the lease was lost, a kick): nothing to announce.
         self.stop_status: str | None = None
         self.check_status = False  # stopped by the host's scan: read the status when done
+        self.mind: dict | None = None  # the minds' latest `mind.status` (None: none heard yet)
         # The world's own database thread (and connection), so its writes never queue
         # behind the web role's sync work on Django's shared thread.
         self.db_thread = ThreadPoolExecutor(1, thread_name_prefix=f"world-{world_id}-db")
@@ -217,6 +219,8 @@ class WorldRunner:
                 forgotten.append(message["author"])
             elif kind == "engine.residents":
                 residents_changed = True
+            elif kind == "mind.status":
+                events += self._mind_status(message["status"], now)
         if residents_changed and not self.stopping.is_set():
             # Added, edited or retired residents: the database says what changed.
             found = await self.db(
@@ -302,6 +306,19 @@ class WorldRunner:
         for request in self.world.requests.values():
             _redact_lines(request.get("context", {}).get("messages", []), author)
         return [control.forgotten_event(author, now)]
+
+    def _mind_status(self, status: dict, now: int) -> list[dict]:
+        """The minds say which mind the residents think with: a `mind` event when it changed."""
+        before = self.mind or selectors.assumed_mind_status()
+        self.mind = {"mode": status["mode"], "offline": sorted(status.get("offline", []))}
+        if self.mind == {"mode": before["mode"], "offline": sorted(before["offline"])}:
+            return []
+        return [{"kind": "mind", "t": now, **self.mind}]
+
+    def publish_music(self, url: str | None) -> None:
+        """Music published a new track for this world (town.services.publish_music)."""
+        if hasattr(self, "meta"):
+            self.meta = dataclasses.replace(self.meta, music_url=url)
 
     def _check_capacity(self, inp: dict) -> None:
         if inp.get("type") == "join" and inp.get("kind") == "human":
@@ -409,7 +426,7 @@ class WorldRunner:
     def public_snapshot(self) -> dict:
         """The `snapshot` frame's body for a client joining now."""
         now = self.world.now
-        return selectors.snapshot_body(self.meta, self.world, now, self.recent)
+        return selectors.snapshot_body(self.meta, self.world, now, self.recent, self.mind)
 
 
 class EngineHost:
@@ -471,6 +488,10 @@ class EngineHost:
             runner.queue.put_nowait({"type": "engine.forget", "author": notice["author"]})
         elif runner is not None and action == "residents":
             runner.queue.put_nowait({"type": "engine.residents"})
+        elif runner is not None and action == "events":
+            for event in notice.get("events", []):
+                if event.get("kind") == "music":
+                    runner.publish_music(event.get("url"))
 
     async def _listen(self, channel: str, wake: asyncio.Event) -> None:
         await _rejoin(self.layer, ENGINES_GROUP, channel, first=True)

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
 
-from music.selectors import current_track_url
 from town.engine import EngineConfig, TownMap, World
 from town.models import Conversation, Message, Player
 from town.models import World as WorldRow
@@ -30,6 +29,7 @@ class WorldMeta:
     max_humans: int
     config: EngineConfig
     town_map: TownMap
+    music_url: str | None = None  # the day's track, as music last published it
 
 
 def world_meta(row: WorldRow) -> WorldMeta:
@@ -42,6 +42,7 @@ def world_meta(row: WorldRow) -> WorldMeta:
         max_humans=int(row.settings.get("max_humans", settings.TOWN_MAX_HUMANS)),
         config=EngineConfig.from_dict(engine_settings),
         town_map=town_map(row.map_name),
+        music_url=row.music_url or None,
     )
 
 
@@ -91,15 +92,21 @@ def character_names() -> list[str]:
     return [c["name"] for c in characters()]
 
 
-def mind_mode(world_id: int | None = None) -> str:
-    """ "llm" when a model is configured, the world's budget is left and the provider is up."""
-    from agents.budget import mind_mode as minds_mode
+def assumed_mind_status() -> dict:
+    """What the page says before the minds told the world (a `mind.status` message): the
+    model when one is configured, else the offline mind."""
+    mode = "llm" if settings.LLM_API_KEY or settings.LLM_BASE_URL else "offline"
+    return {"mode": mode, "offline": []}
 
-    return minds_mode(world_id)
 
+def snapshot_body(
+    meta: WorldMeta, world: World, now: int, recent: list[dict], mind: dict | None = None
+) -> dict:
+    """The body of a `snapshot` frame (PROTOCOL.md) for world state at `now`.
 
-def snapshot_body(meta: WorldMeta, world: World, now: int, recent: list[dict]) -> dict:
-    """The body of a `snapshot` frame (PROTOCOL.md) for world state at `now`."""
+    `mind` is the minds' latest status as the world's runner heard it.
+    """
+    mind = mind or assumed_mind_status()
     state = world.public_state(now)
     clock = {**state["clock"], "time_rate": meta.config.time_rate}
     return {
@@ -114,8 +121,9 @@ def snapshot_body(meta: WorldMeta, world: World, now: int, recent: list[dict]) -
         "players": state["players"],
         "conversations": state["conversations"],
         "messages": recent,
-        "music": current_track_url(meta.id),
-        "mind": mind_mode(meta.id),
+        "music": meta.music_url,
+        "mind": mind["mode"],
+        "minds_offline": list(mind.get("offline", [])),
     }
 
 

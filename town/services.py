@@ -148,6 +148,19 @@ def broadcast_events(world_id: int, events: list[dict], *, status: str | None = 
     control.send(world_id, "events", events=events, **data)
 
 
+def publish_music(world_id: int, url: str | None) -> None:
+    """Make `url` the world's current track: stored on the world, told to every page.
+
+    Music calls this when it made a track; the snapshot reads the stored URL, so the
+    world never asks music for it. Inside a transaction the pages hear it on commit.
+    """
+    world = World.objects.filter(pk=world_id).only("clock_ms").first()
+    if world is None:
+        raise NotFound(f"there is no world {world_id}")
+    World.objects.filter(pk=world_id).update(music_url=url or "")
+    broadcast_events(world_id, [{"kind": "music", "t": world.clock_ms, "url": url}])
+
+
 def _freeze(world: World, actor: Any, reason: str) -> World:
     world.status, world.frozen_reason = World.Status.FROZEN, reason
     world.save(update_fields=["status", "frozen_reason"])
