@@ -15,4 +15,6 @@ urlpatterns = [
         views.relationships,
         name="resident-relationships",
     ),
+    path("staff/bill/", views.bill, name="staff-bill"),
+    path("staff/bill/<int:world_id>/", views.bill, name="staff-bill-world"),
 ]

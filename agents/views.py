@@ -1,16 +1,21 @@
-"""The minds' HTTP endpoints, staff only: interview a resident from the character panel, and
-read what a resident thinks of the people it has talked with."""
+"""The minds' HTTP endpoints, staff only: interview a resident from the character panel, read
+what a resident thinks of the people it has talked with, and the bill (what the minds cost)."""
 
 from __future__ import annotations
 
 import json
 
-from django.http import HttpRequest, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from agents import bill as bill_of
 from agents import relationships as relationships_of
 from agents import services
+from town import selectors
 from town.models import World
 
 MAX_QUESTION = 500
@@ -48,3 +53,38 @@ def relationships(request: HttpRequest, world_id: int, pid: str) -> JsonResponse
     except services.UnknownResident:
         return JsonResponse({"error": "no such resident"}, status=404)
     return JsonResponse({"relationships": rows})
+
+
+@never_cache
+@require_GET
+def bill(request: HttpRequest, world_id: int | None = None) -> HttpResponse:
+    """The operator's bill for a world (the current one by default); staff only."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not request.user.is_staff:
+        return HttpResponse(render_to_string("403.html", request=request), status=403)
+    world = selectors.world_or_current(world_id)
+    if world is None:
+        raise Http404("no such world")
+    hours = bill_of.hourly(world.pk)
+    purposes = bill_of.by_purpose(world.pk)
+    residents = bill_of.by_resident(world.pk)
+    total = bill_of.Spend()
+    for hour in hours:
+        total.add(hour)
+    day = bill_of.today(world.pk)
+    context = {
+        "world": world,
+        "worlds": World.objects.order_by("pk").only("pk", "name"),
+        "today": day,
+        "budget_width": round(480 * min(1.0, day["share"] or 0.0), 1),
+        "hours": hours,
+        "busy_hours": [h for h in reversed(hours) if h.calls],
+        "total": total,
+        "purposes": purposes,
+        "residents": residents,
+        "hourly_chart": bill_of.hourly_chart(hours, order=[p.name for p in purposes]),
+        "resident_chart": bill_of.share_chart(residents),
+        "prices": dict(zip(("prompt", "completion", "embedding"), bill_of.prices(), strict=True)),
+    }
+    return render(request, "agents/bill.html", context)
