@@ -40,6 +40,17 @@ class SendBuffer:
     def backed_up(self) -> bool:
         return self.backed_up_since is not None
 
+    def unsent(self) -> int:
+        """Bytes written to the socket that the kernel has not taken yet (0 if unwatched).
+
+        Twisted writes a transport's buffer when the loop next finds the socket writable:
+        anything still here at the next broadcast is waiting on the client.
+        """
+        tcp = self.transport
+        if tcp is None:
+            return 0
+        return len(tcp.dataBuffer) - tcp.offset + tcp._tempDataLen
+
     def backed_up_for(self) -> float:
         """Seconds the buffer has been over its limit (0 when it is not)."""
         if self.backed_up_since is None:

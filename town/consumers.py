@@ -26,7 +26,9 @@ from town.groups import engine_group, human_pid, world_group
 from town.hub import hub_for
 from town.protocol import PLAYER_TYPES, STAFF_TYPES, ProtocolError, parse_frame
 from town.ratelimit import TokenBucket
+from town.rejoin import layer_back
 from town.text import BadText, clean_name
+from town.viewport import FAR_EVERY, Interest, View, encode
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,9 @@ GARBAGE_LIMIT = 20  # refused frames within GARBAGE_WINDOW before the socket is 
 GARBAGE_WINDOW = 10.0
 POLICY_CLOSE = 4008
 HEARTBEAT_WRITE_EVERY = 30.0
-REJOIN_EVERY = 1.0  # seconds between tries to rejoin the world's group after a layer error
+# Events held for a socket whose last frame is still unsent: past this many the socket
+# gets a fresh snapshot once it has caught up instead.
+HOLD_AT_MOST = 2000
 # Every forwarded input gets exactly one answer: the engine's ack or error, or after this
 # many seconds without one, `error unavailable` (and the engine then drops the input).
 ANSWER_WITHIN = 5.0
@@ -106,22 +110,13 @@ class WorldConsumer(AsyncWebsocketConsumer):
                 await self._rejoin()
 
     async def _rejoin(self) -> None:
-        """Wait for the channel layer, rejoin the world's group, then resync."""
-        while True:
-            await asyncio.sleep(REJOIN_EVERY)
-            if self.world_id is None:
-                continue
-            try:
-                # A harmless call that fails while the layer is down: our own channel is
-                # never in the world's group (the process's hub is, see town/hub.py).
-                await self.channel_layer.group_discard(
-                    world_group(self.world_id), self.channel_name
-                )
-            except Exception:
-                continue
+        """Wait for the channel layer, then resync (the hub rejoins the world's group)."""
+        # Our own channel is in no group, so leaving one is a harmless probe.
+        group = world_group(self.world_id) if self.world_id is not None else "town.probe"
+        await layer_back(self.channel_layer, group, self.channel_name)
+        if self.world_id is not None:  # not yet set up: connect() sends the first snapshot
             await self.request_snapshot()
             log.info("channel layer back; socket on world %s resyncs", self.world_id)
-            return
 
     async def connect(self) -> None:
         try:
@@ -184,6 +179,10 @@ class WorldConsumer(AsyncWebsocketConsumer):
         self.inputs = TokenBucket(rate=8, burst=20)
         self.chat = TokenBucket(rate=0.5, burst=5)
         self.invites = TokenBucket(rate=0.2, burst=3)
+        self.views = TokenBucket(rate=4, burst=10)
+        self.interest = Interest(self.pid)
+        self.held: list[dict] = []  # events waiting while the socket's last frame is unsent
+        self.far_due = 0.0  # when far movement may next go out as a summary
         try:
             self.hub = hub_for(self.channel_layer, self.world.pk)
             await self.hub.watch(self)
@@ -335,6 +334,8 @@ class WorldConsumer(AsyncWebsocketConsumer):
             }
         )
         await self.send_json({"type": "snapshot", **snap})
+        self.held = []
+        self.interest.reset()
         buffered, self.buffer = self.buffer, []
         for message in buffered:
             await self.world_events(message)
@@ -342,12 +343,12 @@ class WorldConsumer(AsyncWebsocketConsumer):
     # -- from the engine ---------------------------------------------------------------
 
     async def world_events(self, message: dict) -> None:
-        """A batch of events broadcast to everyone watching the world."""
+        """A batch of events broadcast to everyone watching the world (town/hub.py)."""
         if not self.synced:
             self.buffer.append(message)
             return
-        seq = message.get("seq")
-        if seq is not None and seq <= self.snapshot_seq:
+        keep = self._unseen(message)
+        if keep == ():
             return  # already part of the snapshot this client got
         if message.get("status"):
             self.status = message["status"]
@@ -360,16 +361,78 @@ class WorldConsumer(AsyncWebsocketConsumer):
             self.missed_events = True  # resync once the client has read what it has
             metrics.count("dropped:slow")
             return
-        if self.direct is not None and "payload" in message:
-            # The hub encoded this broadcast once for every socket of the process: hand the
-            # bytes to the WebSocket itself instead of through the ASGI send chain, which
-            # re-encoded the text and ran four coroutines per socket and event.
-            try:
-                self.direct.sendMessage(message["payload"], False)
-            except Exception:  # closing: daphne's disconnect follows
-                log.debug("broadcast to a closing socket dropped", exc_info=True)
+        events = message.get("events")
+        if events is None:  # not through a hub (nothing to choose from)
+            await self._write(message["text"].encode())
             return
-        await self.send(text_data=message["text"])
+        chosen = self.interest.choose(events, message["moves"], keep)
+        if self.interest.far:
+            self.hub.later(self)
+        if chosen == ():
+            return
+        if self.held or self.send_buffer.unsent():
+            # The last frame has not left yet: coalesce until it has (hub.later flushes).
+            self.held += events if chosen is None else [events[i] for i in chosen]
+            self.hub.later(self)
+            return
+        if chosen is None:
+            payload = message["payload"]  # encoded once for every socket of the process
+        else:
+            payload = message["encoded"].get(chosen)
+            if payload is None:
+                payload = message["encoded"][chosen] = encode([events[i] for i in chosen])
+        await self._write(payload)
+
+    def _unseen(self, message: dict) -> tuple | None:
+        """Indices of the broadcast's events this socket's snapshot did not hold (None: all)."""
+        parts = message.get("parts")
+        if parts is None:
+            seq = message.get("seq")
+            return () if seq is not None and seq <= self.snapshot_seq else None
+        if all(seq is None or seq > self.snapshot_seq for seq, _ in parts):
+            return None
+        keep: list[int] = []
+        start = 0
+        for seq, count in parts:
+            if seq is None or seq > self.snapshot_seq:
+                keep += range(start, start + count)
+            start += count
+        return tuple(keep)
+
+    async def flush(self, now: float) -> bool:
+        """Send what was held (the hub calls this every 0.1 s); True when nothing is left."""
+        if self.released:
+            return True
+        if self.send_buffer.unsent():
+            if len(self.held) > HOLD_AT_MOST:
+                self.held = []
+                self.missed_events = True
+            return False
+        if self.send_buffer.backed_up:
+            return False  # the transport tells us when it drained (_caught_up)
+        if getattr(self, "missed_events", False):
+            self._caught_up()
+            return True
+        if self.held:
+            held, self.held = self.held, []
+            await self._write(encode(held))
+            return not self.interest.far
+        if self.interest.far and now >= self.far_due:
+            self.far_due = now + FAR_EVERY
+            await self._write(encode(self.interest.take_far(), summary=True))
+        return not self.interest.far
+
+    async def _write(self, payload: bytes) -> None:
+        """An `events` frame, straight to daphne's WebSocket when we have it."""
+        if self.direct is None:
+            await self.send(text_data=payload.decode())
+            return
+        # Bytes to the WebSocket itself instead of through the ASGI send chain, which
+        # re-encoded the text and ran four coroutines per socket and event.
+        try:
+            self.direct.sendMessage(payload, False)
+        except Exception:  # closing: daphne's disconnect follows
+            log.debug("broadcast to a closing socket dropped", exc_info=True)
 
     async def world_reply(self, message: dict) -> None:
         """An ack or error for one of our inputs."""
@@ -441,6 +504,9 @@ class WorldConsumer(AsyncWebsocketConsumer):
         if kind == "heartbeat":
             await self.record_heartbeat()
             return
+        if kind == "view":
+            await self.show(frame)
+            return
         fid = frame.id
         if not self.signed_in:
             raise ProtocolError("not_signed_in", "sign in to take part", fid)
@@ -495,6 +561,18 @@ class WorldConsumer(AsyncWebsocketConsumer):
             metrics.count("chat")
         if metrics.due():
             await ratelimit.run(metrics.publish_now)
+
+    async def show(self, frame) -> None:
+        """The page says which tiles it shows: far movement becomes a summary (viewport.py)."""
+        if not self.views.take():
+            raise ProtocolError("rate_limited", "slow down: too many view frames", frame.id)
+        corners = (frame.x0, frame.y0, frame.x1, frame.y1)
+        self.interest.show(None if frame.x0 is None else View.around(*corners))
+        if self.interest.far and self.hub is not None:
+            self.far_due = 0.0  # what the page now shows may be held: send it at once
+            self.hub.later(self)
+        if frame.id:
+            await self.send_json({"type": "ack", "id": frame.id})
 
     async def join_fields(self, frame) -> dict:
         characters = selectors.character_names()

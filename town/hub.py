@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import time
 from typing import Protocol
 
 from town import metrics
 from town.groups import world_group
+from town.rejoin import rejoin
+from town.viewport import placed
 
 log = logging.getLogger(__name__)
 
-REJOIN_EVERY = 1.0  # seconds between tries to rejoin the group after a channel-layer error
 # Group memberships expire (channels-redis: after a day); a hub can live longer than that.
 RENEW_EVERY = 3600.0
+LATER_EVERY = 0.1  # seconds between looks at sockets holding events (backed up, far moves)
 
 
 class Watcher(Protocol):
@@ -31,7 +35,13 @@ class Watcher(Protocol):
 
 
 class WorldHub:
-    """This process's subscription to one world's broadcasts."""
+    """This process's subscription to one world's broadcasts.
+
+    Two tasks: one receives from the channel layer, one delivers. A broadcast that
+    arrives while the last is still being handed out waits, and every broadcast waiting
+    goes out as one `events` frame: an idle process sends each at once, a busy one
+    coalesces (instead of the engine holding every event for a fixed window).
+    """
 
     def __init__(self, layer, world_id: int) -> None:
         self.layer = layer
@@ -40,6 +50,10 @@ class WorldHub:
         self.watchers: set[Watcher] = set()
         self.channel: str | None = None
         self.pump: asyncio.Task | None = None
+        self.inbox: list[dict] = []
+        self.arrived = asyncio.Event()
+        # Sockets holding events to send later (a backed-up buffer, far movement).
+        self.holding: set = set()
 
     async def watch(self, watcher: Watcher) -> None:
         """Start delivering this world's broadcasts to `watcher` (raises if the layer is down)."""
@@ -58,6 +72,7 @@ class WorldHub:
 
     async def unwatch(self, watcher: Watcher) -> None:
         """Stop delivering to `watcher`; the last one out leaves the group."""
+        self.holding.discard(watcher)
         if watcher in self.watchers:
             self.watchers.discard(watcher)
             metrics.hold("watchers", -1)
@@ -71,20 +86,29 @@ class WorldHub:
         with contextlib.suppress(Exception):  # the layer may be why the socket is closing
             await self.layer.group_discard(world_group(self.world_id), channel)
 
+    def later(self, watcher) -> None:
+        """`watcher` holds events: call its `flush()` every LATER_EVERY until it says done."""
+        self.holding.add(watcher)
+
     async def _pump(self) -> None:
-        renew = asyncio.ensure_future(self._renew())
+        helpers = [
+            asyncio.ensure_future(self._renew()),
+            asyncio.ensure_future(self._deliver()),
+            asyncio.ensure_future(self._flush_later()),
+        ]
         try:
-            await self._deliver()
+            await self._receive()
         finally:
-            renew.cancel()
+            for task in helpers:
+                task.cancel()
 
     async def _renew(self) -> None:
         while True:
             await asyncio.sleep(RENEW_EVERY)
-            with contextlib.suppress(Exception):  # a layer outage is _deliver's to handle
+            with contextlib.suppress(Exception):  # a layer outage is _receive's to handle
                 await self.layer.group_add(world_group(self.world_id), self.channel)
 
-    async def _deliver(self) -> None:
+    async def _receive(self) -> None:
         while True:
             try:
                 message = await self.layer.receive(self.channel)
@@ -92,30 +116,93 @@ class WorldHub:
                 raise
             except Exception as exc:  # the layer (Redis) went away: wait, rejoin, resync
                 log.warning("world %s: broadcast receive failed (%s)", self.world_id, exc)
-                await self._rejoin()
+                await rejoin(self.layer, world_group(self.world_id), self.channel)
+                # Broadcasts were missed meanwhile: every watcher starts again from a snapshot.
+                for watcher in list(self.watchers):
+                    with contextlib.suppress(Exception):
+                        await watcher.request_snapshot()
                 continue
-            if message.get("type") == "world.events" and "text" in message:
-                # Encoded once here for every socket of this process (see WorldConsumer).
-                message = {**message, "payload": message["text"].encode()}
-            for watcher in list(self.watchers):
-                try:
-                    await watcher.dispatch(message)
-                except Exception:  # one broken socket must not starve the others
-                    log.exception("world %s: delivery to a socket failed", self.world_id)
+            self.inbox.append(message)
+            self.arrived.set()
 
-    async def _rejoin(self) -> None:
+    async def _deliver(self) -> None:
         while True:
-            await asyncio.sleep(REJOIN_EVERY)
-            try:
-                await self.layer.group_add(world_group(self.world_id), self.channel)
-            except Exception:
-                continue
-            log.info("channel layer back; world %s broadcasts resumed", self.world_id)
-            # Broadcasts were missed meanwhile: every watcher starts again from a snapshot.
-            for watcher in list(self.watchers):
-                with contextlib.suppress(Exception):
-                    await watcher.request_snapshot()
-            return
+            await self.arrived.wait()
+            self.arrived.clear()
+            waiting, self.inbox = self.inbox, []
+            for message in coalesce(waiting):
+                for watcher in list(self.watchers):
+                    try:
+                        await watcher.dispatch(message)
+                    except Exception:  # one broken socket must not starve the others
+                        log.exception("world %s: delivery to a socket failed", self.world_id)
+            # Let the transports write (and the receiver gather what came meanwhile).
+            await asyncio.sleep(0)
+
+    async def _flush_later(self) -> None:
+        while True:
+            await asyncio.sleep(LATER_EVERY)
+            now = time.monotonic()
+            for watcher in list(self.holding):
+                try:
+                    done = await watcher.flush(now)
+                except Exception:
+                    log.exception("world %s: a held delivery failed", self.world_id)
+                    done = True
+                if done:
+                    self.holding.discard(watcher)
+
+
+def coalesce(messages: list[dict]) -> list[dict]:
+    """Consecutive event broadcasts become one; others (a resync) keep their place."""
+    out: list[dict] = []
+    run: list[dict] = []
+    for message in messages:
+        if message.get("type") == "world.events" and "text" in message:
+            run.append(message)
+            continue
+        if run:
+            out.append(merge(run))
+            run = []
+        out.append(message)
+    if run:
+        out.append(merge(run))
+    return out
+
+
+def merge(run: list[dict]) -> dict:
+    """One broadcast from several, encoded once for every socket of this process.
+
+    `parts` keeps each original's seq and event count, for a socket whose snapshot
+    already holds the first ones; `moves` says where each movement event goes (for
+    sockets that sent a `view`); `encoded` caches the frames of subsets of the events.
+    """
+    events: list[dict] = []
+    parts: list[tuple[int | None, int]] = []
+    for message in run:
+        batch = json.loads(message["text"])["events"]
+        parts.append((message.get("seq"), len(batch)))
+        events.extend(batch)
+    last = run[-1]
+    if len(run) == 1:
+        text = last["text"]
+    else:
+        text = json.dumps({"type": "events", "events": events}, separators=(",", ":"))
+    status = next((m["status"] for m in reversed(run) if m.get("status")), None)
+    merged = {
+        **last,
+        "text": text,
+        "payload": text.encode(),
+        "events": events,
+        "parts": parts,
+        "moves": placed(events),
+        "encoded": {},
+        "joined": [p for m in run for p in m.get("joined", ())],
+        "left": [p for m in run for p in m.get("left", ())],
+    }
+    if status:
+        merged["status"] = status
+    return merged
 
 
 _hubs: dict[tuple[int, int], WorldHub] = {}

@@ -13,6 +13,7 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    model_validator,
 )
 
 from town.text import MAX_NAME, MAX_TEXT, BadText, clean_identifier, clean_name, clean_text
@@ -111,8 +112,29 @@ class Control(Frame):
     id: ClientId
 
 
+class ViewFrame(Frame):
+    """The tiles a page shows (all four corners, or none to show everything again)."""
+
+    type: Literal["view"]
+    id: ClientId | None = None
+    x0: Coord | None = None
+    y0: Coord | None = None
+    x1: Coord | None = None
+    y1: Coord | None = None
+
+    @model_validator(mode="after")
+    def _corners(self) -> ViewFrame:
+        corners = (self.x0, self.y0, self.x1, self.y1)
+        if any(c is None for c in corners) and any(c is not None for c in corners):
+            raise ValueError("give all of x0, y0, x1, y1, or none of them")
+        if self.x0 is not None and (self.x0 > self.x1 or self.y0 > self.y1):
+            raise ValueError("x0 must not exceed x1, nor y0 y1")
+        return self
+
+
 ClientFrame = Annotated[
     Heartbeat
+    | ViewFrame
     | Join
     | Leave
     | Move
@@ -129,6 +151,7 @@ _frame_adapter: TypeAdapter[Any] = TypeAdapter(ClientFrame)
 KNOWN_TYPES = frozenset(
     [
         "heartbeat",
+        "view",
         "join",
         "leave",
         "move",
@@ -143,7 +166,7 @@ KNOWN_TYPES = frozenset(
         "resume",
     ]
 )
-PLAYER_TYPES = KNOWN_TYPES - {"heartbeat", "join", "freeze", "resume"}
+PLAYER_TYPES = KNOWN_TYPES - {"heartbeat", "view", "join", "freeze", "resume"}
 STAFF_TYPES = frozenset(["freeze", "resume"])
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from tests.inbox import wait_for
 from town.groups import world_group
-from town.hub import hub_for
+from town.hub import coalesce, hub_for
 from town.layers import TownInMemoryChannelLayer
+from town.viewport import Interest, View, placed
 
 
 def test_group_send_reaches_every_member_with_its_own_copy():
@@ -102,3 +104,49 @@ def test_each_event_loop_gets_its_own_hub():
     asyncio.run(subscribe())
     asyncio.run(subscribe())  # the first loop is closed: its hub cannot deliver any more
     assert seen[0] is not seen[1]
+
+
+def _broadcast(seq: int, *events: dict) -> dict:
+    text = json.dumps({"type": "events", "events": list(events)})
+    return {"type": "world.events", "seq": seq, "text": text, "joined": [], "left": []}
+
+
+def test_broadcasts_waiting_together_go_out_as_one_frame():
+    walk = {"kind": "move", "t": 1, "player": "ada", "path": [[1, 1], [2, 1]], "t0": 1, "speed": 4}
+    said = {"kind": "message", "t": 2, "author": "bo", "text": "hi"}
+    resync = {"type": "world.resync"}
+    out = coalesce([_broadcast(1, walk), _broadcast(2, said), resync, _broadcast(3, said)])
+    assert [m["type"] for m in out] == ["world.events", "world.resync", "world.events"]
+    first = out[0]
+    assert json.loads(first["payload"]) == {"type": "events", "events": [walk, said]}
+    assert first["parts"] == [(1, 1), (2, 1)]
+    assert first["seq"] == 2
+    assert first["moves"] == [(0, "ada", 1, 1, 2, 1)]
+
+
+def test_interest_holds_far_moves_and_keeps_the_latest_per_character():
+    near = {"kind": "move", "t": 1, "player": "ada", "path": [[3, 3], [4, 3]], "t0": 1, "speed": 4}
+    far1 = {
+        "kind": "move",
+        "t": 1,
+        "player": "bo",
+        "path": [[60, 40], [61, 40]],
+        "t0": 1,
+        "speed": 4,
+    }
+    far2 = {**far1, "t": 2, "path": [[61, 40], [62, 40]]}
+    there = {"kind": "arrived", "t": 3, "player": "bo", "x": 62, "y": 40}
+    said = {"kind": "message", "t": 3, "author": "bo", "text": "hi"}
+    interest = Interest()
+    interest.show(View.around(0, 0, 10, 10))
+    batch = [near, far1, far2, there, said]
+    assert interest.choose(batch, placed(batch), None) == (0, 4)
+    assert interest.take_far() == [far2]
+    assert interest.take_far() == []
+    # Someone far who walks into view is sent at once, and nothing of theirs stays held.
+    interest.choose([far1], placed([far1]), None)
+    back = {**far1, "t": 5, "path": [[61, 40], [9, 9]]}
+    assert interest.choose([back], placed([back]), None) is None
+    assert interest.far == {}
+    # A page without a view gets everything.
+    assert Interest().choose(batch, placed(batch), None) is None

@@ -1,0 +1,117 @@
+"""Interest by viewport: a page that says what it shows gets far movement as a summary.
+
+A page sends `view` (the tiles on its screen, docs/protocol.md). Movement within MARGIN
+tiles of that view arrives event by event, as before; a `move` far outside it is held,
+only the latest per character, and sent every FAR_EVERY seconds in one `events` frame
+marked `"summary": true` (a `move` holds the whole path with its start time, so the page
+still places a far character where it really is); a far `arrived` is not sent at all
+(the path the page has already ends there). Everything else (conversations, chat,
+joins, status, announcements) always arrives. A page that never sends `view` gets
+everything, as before.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+MARGIN = 6  # tiles around the view where movement still arrives at once
+FAR_EVERY = 2.0  # seconds between summaries of far movement
+
+# (index in the batch, player id, tile box x0, y0, x1, y1) of an event that only moves someone
+Placed = tuple[int, str, int, int, int, int]
+
+
+@dataclass(frozen=True)
+class View:
+    """The tiles a page shows, widened by MARGIN on every side."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @classmethod
+    def around(cls, x0: int, y0: int, x1: int, y1: int) -> View:
+        return cls(x0 - MARGIN, y0 - MARGIN, x1 + MARGIN, y1 + MARGIN)
+
+    def meets(self, x0: int, y0: int, x1: int, y1: int) -> bool:
+        return x0 <= self.x1 and x1 >= self.x0 and y0 <= self.y1 and y1 >= self.y0
+
+
+def placed(events: list[dict]) -> list[Placed]:
+    """The movement events of a batch and the tiles each touches (once per batch)."""
+    out: list[Placed] = []
+    for i, event in enumerate(events):
+        kind = event.get("kind")
+        if kind == "move" and event.get("path"):
+            xs = [p[0] for p in event["path"]]
+            ys = [p[1] for p in event["path"]]
+            out.append((i, event["player"], min(xs), min(ys), max(xs), max(ys)))
+        elif kind == "arrived":
+            x, y = event["x"], event["y"]
+            out.append((i, event["player"], x, y, x, y))
+    return out
+
+
+def encode(events: list[dict], summary: bool = False) -> bytes:
+    """An `events` frame, as the engine writes it."""
+    frame: dict = {"type": "events", "events": events}
+    if summary:
+        frame["summary"] = True
+    return json.dumps(frame, separators=(",", ":")).encode()
+
+
+class Interest:
+    """What one socket is shown of a world's movement."""
+
+    def __init__(self, own: str | None = None) -> None:
+        self.view: View | None = None
+        self.own = own  # the socket's own character: always shown
+        self.far: dict[str, dict] = {}  # player -> latest far `move`, not yet sent
+
+    def show(self, view: View | None) -> None:
+        self.view = view
+
+    def reset(self) -> None:
+        """A snapshot was sent: it holds where everyone is."""
+        self.far.clear()
+
+    def choose(self, events: list[dict], moves: list[Placed], keep: tuple | None) -> tuple | None:
+        """Indices of `events` to send now (None: all of them); far moves are kept.
+
+        `keep`: the indices this socket still needs (None: all), e.g. after a snapshot
+        that already held the first ones.
+        """
+        if self.view is None or not moves:
+            if self.far:
+                self._forget_left(events)
+            return keep
+        far: set[int] = set()
+        view = self.view
+        wanted = None if keep is None else set(keep)
+        for i, player, x0, y0, x1, y1 in moves:
+            if wanted is not None and i not in wanted:
+                continue
+            if player == self.own or view.meets(x0, y0, x1, y1):
+                self.far.pop(player, None)  # what arrives now is newer
+            else:
+                far.add(i)
+                if events[i]["kind"] == "move":
+                    self.far[player] = events[i]
+        if self.far:
+            self._forget_left(events)
+        if not far:
+            return keep
+        return tuple(i for i in (range(len(events)) if keep is None else keep) if i not in far)
+
+    def _forget_left(self, events: list[dict]) -> None:
+        for event in events:
+            if event.get("kind") == "player_left":
+                self.far.pop(event["player"], None)
+
+    def take_far(self) -> list[dict]:
+        """The held far moves, oldest first, and forget them."""
+        held = sorted(self.far.values(), key=lambda e: e.get("t", 0))
+        self.far.clear()
+        return held
