@@ -1,4 +1,5 @@
-"""Writes for music: make a world's track (Replicate or procedural), keep a few, tell clients."""
+"""Writes for music: make a world's track (Replicate or procedural), keep a few, and publish
+the newest to its world (`town.services.publish_music`: stored on the world, told to pages)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from music import procedural, prompts, replicate_music, selectors
 from music.models import Track
 from town import clock
 from town.models import World
-from town.services import IDLE, WrongState, audit, broadcast_events
+from town.services import IDLE, WrongState, audit, publish_music
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def make_track(
     detail: dict[str, Any] = {"season": spec.season}
     source = Track.Source.PROCEDURAL
     data = b""
-    extension = "wav"
+    extension = "ogg"
     if settings.REPLICATE_API_TOKEN:
         try:
             generated = replicate_music.generate(spec.prompt, seconds=seconds)
@@ -49,7 +50,7 @@ def make_track(
             detail.update(generated.detail)
     if source == Track.Source.PROCEDURAL:
         samples = procedural.render(spec.seed, spec.mood, spec.season, float(seconds))
-        data = procedural.wav_bytes(samples)
+        data = procedural.ogg_bytes(samples)
         detail["seed"] = spec.seed
     name = f"world-{world.pk}/{day.isoformat()}-{source}-{uuid.uuid4().hex[:8]}.{extension}"
     with transaction.atomic():
@@ -70,15 +71,9 @@ def make_track(
         track.save()
         audit(world, "music", actor, track=track.pk, source=source, day=day.isoformat())
         prune_tracks(world)
-        transaction.on_commit(lambda: announce(world, track))
+        # Stored with the track; the pages hear the `music` event when this commits.
+        publish_music(world.pk, selectors.track_url(track))
     return track
-
-
-def announce(world: World, track: Track) -> None:
-    """Tell everyone watching the world that its music changed."""
-    url = selectors.track_url(track)
-    selectors.remember(world.pk, url)
-    broadcast_events(world.pk, [{"kind": "music", "t": world.clock_ms, "url": url}])
 
 
 def prune_tracks(world: World, keep: int | None = None) -> int:
@@ -98,7 +93,6 @@ def delete_all_tracks() -> int:
         _delete_file(track)
         count += 1
     Track.objects.all().delete()
-    selectors.forget_all()
     return count
 
 

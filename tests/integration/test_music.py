@@ -1,5 +1,6 @@
-"""Daily music: Replicate MusicGen through a fake Replicate, the procedural composer, storage,
-the snapshot's URL, the `music` event, and serving the file to browsers."""
+"""Daily music: Replicate MusicGen through a fake Replicate, the procedural composer (Ogg
+Vorbis), storage, the world's published URL, the `music` event, and serving the file to
+browsers (type, caching, ranges)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+import soundfile
 from channels.db import database_sync_to_async
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 
@@ -19,7 +22,7 @@ from tests.fakes.replicate_server import TOKEN, FakeReplicate
 from tests.wsclient import Socket
 from town import clock, selectors
 from town import services as town_services
-from town.models import AuditEntry
+from town.models import AuditEntry, World
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +52,11 @@ def replicate(music_settings):
 
 
 def decode(data: bytes) -> tuple[np.ndarray, int]:
+    """A stored track's samples: Ogg Vorbis (the composer's) or 16-bit WAV (older, Replicate)."""
+    if data.startswith(b"OggS"):
+        audio, rate = soundfile.read(io.BytesIO(data), dtype="float32")
+        assert audio.ndim == 1  # mono
+        return audio, rate
     with wave.open(io.BytesIO(data)) as w:
         assert (w.getnchannels(), w.getsampwidth()) == (1, 2)
         frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
@@ -76,16 +84,37 @@ def test_the_composer_makes_a_pleasant_seamless_loop():
     assert np.array_equal(samples, again)  # the same day can be made again
 
 
+@pytest.mark.parametrize("mood", sorted(procedural.MOODS))
+def test_thirty_seconds_of_music_are_a_small_ogg_that_still_loops(mood):
+    samples = procedural.render(f"7:2026-01-05:{mood}", mood, "winter", seconds=30.0)
+    data = procedural.ogg_bytes(samples)
+    assert data.startswith(b"OggS")
+    assert len(data) <= 300_000  # the WAV of the same loop is 1.3 MB
+    assert len(procedural.wav_bytes(samples)) > 4 * len(data)
+    audio, rate = decode(data)
+    assert rate == procedural.RATE
+    assert len(audio) == len(samples)  # not a sample more or less: the loop stays a loop
+    # What the ear gets is the composer's music, not a rough likeness of it.
+    error = float(np.sqrt(np.mean((audio - samples) ** 2)))
+    assert error < 0.1 * float(np.sqrt(np.mean(samples**2)))
+    steps = np.abs(np.diff(audio))
+    assert abs(float(audio[0] - audio[-1])) < 10 * float(np.percentile(steps, 99.9))
+
+
 @pytest.mark.django_db
 def test_daily_music_without_a_token_is_composed_and_made_once_a_day():
     world = town_services.create_world("Tuneville")
     assert services.make_daily_tracks() == [world.pk]
     track = Track.objects.get(world=world)
     assert track.source == "procedural"
+    assert track.file.name.endswith(".ogg")
+    assert stored(track).startswith(b"OggS")
     audio, rate = decode(stored(track))
     assert len(audio) == 8 * rate
     assert float(np.sqrt(np.mean(audio**2))) > 0.05
     assert track.file.url.startswith("/media/music/")
+    world.refresh_from_db()
+    assert world.music_url == track.file.url  # published to the world
     assert selectors.stored_snapshot(world.pk)["music"] == track.file.url
     assert AuditEntry.objects.filter(world=world, action="music").count() == 1
 
@@ -207,8 +236,73 @@ async def test_clients_hear_the_new_track_and_can_load_it(town):
         return response.status_code, response["Content-Type"], body
 
     status, kind, body = await database_sync_to_async(fetch)({})
-    assert (status, kind) == (200, "audio/x-wav")
+    assert (status, kind) == (200, "audio/ogg")
     assert body == await database_sync_to_async(stored)(track)
     status, _, part = await database_sync_to_async(fetch)({"Range": "bytes=0-43"})
     assert status == 206
     assert part == body[:44]
+
+
+def get(url: str, **headers):
+    response = Client().get(url, headers=headers)
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return response, body
+
+
+@pytest.mark.django_db
+def test_a_track_is_served_once_and_then_kept_by_the_browser():
+    world = town_services.create_world("Cacheton")
+    track = services.make_track(world.pk)
+    response, body = get(track.file.url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "audio/ogg"
+    assert int(response["Content-Length"]) == len(body) == track.file.size
+    # The name is unique to this track and its file is never rewritten: cache it for good.
+    assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+    etag, modified = response["ETag"], response["Last-Modified"]
+    again, again_body = get(track.file.url, if_none_match=etag)
+    assert (again.status_code, again_body) == (304, b"")
+    assert again["ETag"] == etag
+    assert get(track.file.url, if_modified_since=modified)[0].status_code == 304
+    assert get(track.file.url, if_none_match='"something-else"')[0].status_code == 200
+    part, part_body = get(track.file.url, range=f"bytes={len(body) - 100}-")
+    assert part.status_code == 206
+    assert part["Content-Range"] == f"bytes {len(body) - 100}-{len(body) - 1}/{len(body)}"
+    assert part_body == body[-100:]
+    assert part["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert get(track.file.url, range=f"bytes={len(body)}-")[0].status_code == 416
+
+
+@pytest.mark.django_db
+def test_a_wav_track_made_before_ogg_still_plays():
+    world = town_services.create_world("Oldtown")
+    samples = procedural.render("old", "calm", "spring", seconds=2.0)
+    wav = procedural.wav_bytes(samples)
+    track = Track(world=world, day=clock.today(), source="procedural", duration=2.0)
+    track.file.save("world-old/2026-01-01-procedural.wav", ContentFile(wav), save=False)
+    track.save()
+    response, body = get(track.file.url)
+    assert (response.status_code, response["Content-Type"], body) == (200, "audio/x-wav", wav)
+    # An old name with no unique part may be reused: browsers ask again after a while.
+    assert response["Cache-Control"] == "public, max-age=300"
+    assert get(track.file.url, if_none_match=response["ETag"])[0].status_code == 304
+    part, part_body = get(track.file.url, range="bytes=0-43")
+    assert (part.status_code, part_body) == (206, wav[:44])
+    audio, rate = decode(body)
+    assert (len(audio), rate) == (2 * procedural.RATE, procedural.RATE)
+
+
+@pytest.mark.django_db
+def test_a_replicate_track_is_published_and_served_as_it_came(replicate):
+    fake = replicate("ok")
+    world = town_services.create_world("Replayton")
+    track = services.make_track(world.pk)
+    assert track.source == "replicate"
+    assert World.objects.get(pk=world.pk).music_url == track.file.url
+    response, body = get(track.file.url)
+    assert (response.status_code, response["Content-Type"], body) == (
+        200,
+        "audio/x-wav",
+        fake.audio,
+    )
+    assert response["Cache-Control"] == "public, max-age=31536000, immutable"
