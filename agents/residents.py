@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agents.routine import RoutineMind
 from town import selectors
 from town.engine import TownMap
 from town.engine.clock import clock_at
+from town.language import world_language
 from town.models import Player, World
 
 
@@ -56,4 +58,16 @@ def load_town(world_id: int) -> Town:
         start_minute=meta.config.start_minute_of_day,
         residents=residents,
         names=names,
+    )
+
+
+def routine_mind(world_id: int) -> RoutineMind:
+    """The routine mind for a world's residents (no model, deterministic): the worker's
+    fallback and headless runs (`town run`) both use this one."""
+    town = load_town(world_id)
+    return RoutineMind(
+        list(town.residents.values()),
+        town.town_map,
+        seed=town.seed,
+        language=world_language(world_id),
     )

@@ -41,7 +41,7 @@ def find_resident(world: World, who: str) -> Player:
 ANNOUNCEMENT_IMPORTANCE = 9
 
 
-def announce(world: World, text: str, t: int) -> int:
+def perceive_notice(world: World, text: str, t: int) -> int:
     """Every resident perceives an operator's notice as an important observation and will
     plan their day again with it in mind; returns how many residents heard it."""
     mind = Mind(load_town(world.pk))
@@ -174,3 +174,33 @@ def reset_budget(world: World, actor=None) -> dict:
     world.settings = row.settings
     budget.forget(world.pk)
     return budget.status(world.pk)
+
+
+def replan_resident(sender, **kwargs) -> None:
+    """An operator changed a resident's routine (town.signals.resident_changed): drop
+    today's plan so the next decision plans again from the new routine."""
+    MindState.objects.filter(agent=sender).update(plan_day=0, schedule=[])
+
+
+def copy_memories(sender, *, players: dict[int, int], conversations: dict[int, int], **kwargs):
+    """A world was forked (town.signals.world_forked): copy the residents' memory streams,
+    evidence links included; returns how many memories were copied."""
+    ids: dict[int, int] = {}
+    for memory in Memory.objects.filter(agent_id__in=players).order_by("id"):
+        old = memory.pk
+        memory.pk = memory.id = None
+        memory._state.adding = True
+        memory.agent_id = players[memory.agent_id]
+        if memory.conversation_id is not None:
+            memory.conversation_id = conversations.get(memory.conversation_id)
+        memory.save()
+        ids[old] = memory.pk
+    through = Memory.evidence.through
+    through.objects.bulk_create(
+        through(from_memory_id=ids[a], to_memory_id=ids[b])
+        for a, b in through.objects.filter(from_memory_id__in=ids).values_list(
+            "from_memory_id", "to_memory_id"
+        )
+        if b in ids
+    )
+    return len(ids)

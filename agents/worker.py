@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import defaultdict
@@ -24,19 +23,19 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from agents import budget
-from agents.budget import mind_mode
 from agents.llm import get_client
 from agents.mind import Mind
-from agents.residents import load_town
-from agents.routine import RoutineMind
-from town.groups import MINDS_CHANNEL, engine_group, world_group
-from town.language import world_language
+from agents.residents import load_town, routine_mind
+from town.groups import MINDS_CHANNEL, engine_group
 from town.residents import residents_version
 
 log = logging.getLogger(__name__)
 
 MIND_REFRESH = 30.0  # seconds before a world's residents are re-read (edits, new residents)
 NEWCOMER_RELOAD = 1.0  # at most this often, a request for an unknown resident re-reads
+# Seconds between repeats of an unchanged mind status (an engine that just took the world
+# over learns it within this long).
+STATUS_EVERY = 5.0
 
 
 def _in_thread(fn, *args):
@@ -53,7 +52,8 @@ class MindWorker:
 
     def __init__(self) -> None:
         self.minds: dict[int, tuple[Mind, float]] = {}
-        self.modes: dict[int, str] = {}  # last mind mode announced per world
+        # Last mind status sent per world, and when (time.monotonic()).
+        self.statuses: dict[int, tuple[dict, float]] = {}
         self.versions: dict[int, int | None] = {}  # town/residents.py's version, when read
         self.locks: dict[tuple[int, str], asyncio.Lock] = defaultdict(asyncio.Lock)
         self.events: dict[int, asyncio.Queue] = {}
@@ -64,7 +64,7 @@ class MindWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         layer = get_channel_layer()
-        self._spawn(self._probe_loop(stop))
+        self._spawn(self._probe_loop(layer, stop))
         try:
             while not stop.is_set():
                 try:
@@ -79,9 +79,10 @@ class MindWorker:
                 await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 5)
             self.pool.shutdown(wait=False, cancel_futures=True)
 
-    async def _probe_loop(self, stop: asyncio.Event) -> None:
+    async def _probe_loop(self, layer, stop: asyncio.Event) -> None:
         """While the provider is marked down, probe it every few seconds (whatever the
-        residents happen to be doing), so the model is back soon after the provider is."""
+        residents happen to be doing), so the model is back soon after the provider is; and
+        tell the worlds this worker thinks for which mind their residents use."""
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
@@ -91,6 +92,11 @@ class MindWorker:
                 await self.thread(_probe_if_due)  # the cache may be Redis: not on this loop
             except Exception:  # a broken probe must not end the worker
                 log.exception("probing the model provider failed")
+            for world_id in list(self.minds):
+                try:
+                    await self.send_status(layer, world_id)
+                except Exception:  # the channel layer may be away: the next second retries
+                    log.exception("could not send the mind status of world %s", world_id)
 
     def dispatch(self, layer, message: dict) -> None:
         kind = message.get("type")
@@ -145,27 +151,24 @@ class MindWorker:
                 )
             with contextlib.suppress(Exception):
                 await self.thread(mind.reflect_if_due, agent, request["t"])
-            await self.announce_mode(layer, world_id, request["t"])
+            await self.send_status(layer, world_id)
 
-    async def announce_mode(self, layer, world_id: int, t: int) -> None:
-        """Tell open pages when residents switch between the model and the offline mind."""
-        mode = mind_mode(world_id)
-        if self.modes.get(world_id, mode) != mode:
-            event = {"kind": "mind", "t": t, "mode": mode}
-            text = json.dumps({"type": "events", "events": [event]}, separators=(",", ":"))
-            await layer.group_send(
-                world_group(world_id), {"type": "world.events", "seq": None, "text": text}
-            )
-        self.modes[world_id] = mode
+    async def send_status(self, layer, world_id: int) -> None:
+        """Tell the world's engine which mind its residents use (the engine tells the pages
+        when it changed): at once when it changed, else every STATUS_EVERY seconds."""
+        status = await self.thread(budget.mind_status, world_id)
+        sent = self.statuses.get(world_id)
+        now = time.monotonic()
+        if sent is not None and sent[0] == status and now - sent[1] < STATUS_EVERY:
+            return
+        self.statuses[world_id] = (status, now)
+        await layer.group_send(
+            engine_group(world_id), {"type": "mind.status", "world": world_id, "status": status}
+        )
 
     async def _routine(self, world_id: int, request: dict) -> list[dict]:
         try:
-            town = await self.thread(load_town, world_id)
-            language = await self.thread(world_language, world_id)
-            residents = [r for r in town.residents.values()]
-            return RoutineMind(residents, town.town_map, seed=town.seed, language=language).decide(
-                request, {}
-            )
+            return (await self.thread(routine_mind, world_id)).decide(request, {})
         except Exception:
             log.exception("the routine mind failed too on %s", request.get("id"))
             return []

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "town",
     "agents",
     "music",
+    "ops",  # operator levers across apps: nothing imports it
 ]
 
 # Optional social sign-in, switched on by its keys being present.

@@ -22,6 +22,7 @@ urlpatterns = [
     path("admin/login/", account_views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("", include("town.urls")),
+    path("", include("ops.urls")),
     path("", include("agents.urls")),
 ]
 

@@ -1,4 +1,4 @@
-"""Staff-only HTTP actions of the town page (the same services as the commands)."""
+"""Staff-only HTTP levers of the town page that span apps (the same services as the commands)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_POST
 
-from town import services
+from ops import services
 from town.models import World
+from town.services import WrongState
 
 
 @require_POST
@@ -26,6 +27,6 @@ def announce(request: HttpRequest, world_id: int) -> JsonResponse:
         return JsonResponse({"error": "text must be a string"}, status=400)
     try:
         heard = services.announce(world.pk, text, actor=request.user)
-    except services.WrongState as exc:
+    except WrongState as exc:
         return JsonResponse({"error": str(exc)}, status=409)
     return JsonResponse({"residents": heard})

@@ -1,7 +1,8 @@
 """Django admin for the town: worlds (with the operator actions), people, residents, chat, audit.
 
 Each action calls the same service function as `manage.py town …` and the staff button.
-Jobs are in procrastinate's own admin; memories and model calls in agents/admin.py.
+Jobs are in procrastinate's own admin; memories and model calls in agents/admin.py; actions
+that reach into music or the minds are added to the world's page by ops/admin.py.
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ class Person(Player):
         verbose_name = "player"
 
 
-def _each(modeladmin, request, queryset, action, done: str) -> None:
+def on_each_world(modeladmin, request, queryset, action, done: str) -> None:
     """Run a service action on every selected world; report successes and refusals."""
     for world in queryset:
         try:
             action(world)
-        except (services.WrongState, services.Unavailable) as exc:
+        except services.WrongState as exc:
             modeladmin.message_user(request, f"{world.name}: {exc}", messages.ERROR)
         else:
             modeladmin.message_user(request, f"{world.name}: {done}", messages.SUCCESS)
@@ -44,7 +45,7 @@ def _each(modeladmin, request, queryset, action, done: str) -> None:
 
 @admin.action(description="Freeze (stop engine and minds)")
 def freeze(modeladmin, request, queryset):
-    _each(
+    on_each_world(
         modeladmin,
         request,
         queryset,
@@ -55,7 +56,7 @@ def freeze(modeladmin, request, queryset):
 
 @admin.action(description="Resume")
 def resume(modeladmin, request, queryset):
-    _each(
+    on_each_world(
         modeladmin,
         request,
         queryset,
@@ -66,7 +67,7 @@ def resume(modeladmin, request, queryset):
 
 @admin.action(description="Kick (restart a stuck engine and minds)")
 def kick(modeladmin, request, queryset):
-    _each(
+    on_each_world(
         modeladmin,
         request,
         queryset,
@@ -77,7 +78,7 @@ def kick(modeladmin, request, queryset):
 
 @admin.action(description="Archive (stop for good, keep readable)")
 def archive(modeladmin, request, queryset):
-    _each(
+    on_each_world(
         modeladmin,
         request,
         queryset,
@@ -91,19 +92,7 @@ def fork(modeladmin, request, queryset):
     def copy(world: World) -> None:
         transfer.fork_world(world.pk, f"{world.name} (fork)", actor=request.user)
 
-    _each(modeladmin, request, queryset, copy, "forked")
-
-
-@admin.action(description="Make a new music track now")
-def make_music(modeladmin, request, queryset):
-    from music.jobs import make_music as job
-
-    def queue(world: World) -> None:
-        if world.status == World.Status.ARCHIVED:
-            raise services.WrongState("archived worlds keep their music")
-        job.defer(world_id=world.pk, actor=request.user.get_username())
-
-    _each(modeladmin, request, queryset, queue, "a new track is being made")
+    on_each_world(modeladmin, request, queryset, copy, "forked")
 
 
 @admin.action(description="Export as JSON lines")
@@ -159,7 +148,7 @@ class WorldAdmin(admin.ModelAdmin):
         "last_heartbeat",
         "created",
     ]
-    actions = [freeze, resume, kick, archive, fork, make_music, export]
+    actions = [freeze, resume, kick, archive, fork, export]
 
     def get_queryset(self, request):
         humans = Count("players", filter=Q(players__kind=Player.Kind.HUMAN, players__present=True))

@@ -28,7 +28,7 @@ from django.db import connection
 
 from town import hub
 from town.groups import MINDS_CHANNEL
-from town.lease import LEASE_NAMESPACE, lease_connection_params
+from town.lease import engine_holds, lease_connection_params
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ async def _to_pages(notice: dict, layer, conn) -> None:
         message = events_message(notice["events"], notice.get("status"))
     elif action in STOPS or (action == "forget" and notice.get("author")):
         # The engine holding the world tells its pages itself (with its own clock).
-        if await _engine_holds(conn, world_id):
+        if await engine_holds(conn, world_id):
             return
         t = notice.get("t", 0)
         if action in STOPS:
@@ -191,13 +191,3 @@ def _local_hubs(layer, world_id: int) -> list:
     would reach every web process once per listening process.
     """
     return hub.hubs_of(layer, world_id)
-
-
-async def _engine_holds(conn, world_id: int) -> bool:
-    cur = await conn.execute(
-        "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s"
-        " AND granted AND database = (SELECT oid FROM pg_database"
-        " WHERE datname = current_database())",
-        (LEASE_NAMESPACE, world_id),
-    )
-    return await cur.fetchone() is not None

@@ -2,8 +2,9 @@
 
 Periodic tasks are deferred by every worker's periodic deferrer, and the database keeps one
 job per task and period, so each runs once per period however many workers there are. A
-queueing lock keeps a second copy out of the queue while one waits. Music jobs live in
-music/jobs.py.
+queueing lock keeps a second copy out of the queue while one waits. Each app registers its
+own tasks on procrastinate's shared app when Django starts (music/jobs.py, ops/jobs.py);
+this module holds the world's own and runs the worker, and imports no other app.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -24,6 +26,16 @@ from town import maintenance, services
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 5.0
+
+# Jobs to queue whenever a job worker starts (e.g. the day's music, when the worker was down
+# at midnight): each a function deferring one job, run in a thread. Apps add theirs.
+ON_WORKER_START: list[Callable[[], Any]] = []
+
+
+def on_worker_start(defer: Callable[[], Any]) -> Callable[[], Any]:
+    """Queue a job each time a job worker starts (a second copy already queued is fine)."""
+    ON_WORKER_START.append(defer)
+    return defer
 
 
 @app.periodic(cron="* * * * *", periodic_id="every-minute")
@@ -71,9 +83,6 @@ def worker_app() -> DjangoApp:
     The shared Django app keeps its Django connector for deferring jobs from web requests
     and commands; several workers can run side by side in one process (tests do).
     """
-    import music.jobs  # noqa: F401 - registers the music tasks
-    import town.jobs  # noqa: F401
-
     worker = DjangoApp(
         connector=PsycopgConnector(kwargs=connector_params(), min_size=1, max_size=4),
         worker_defaults={"task_middleware": [record_failure]},
@@ -85,14 +94,13 @@ def worker_app() -> DjangoApp:
 
 async def run_job_worker(stop: asyncio.Event, *, name: str | None = None, **options: Any) -> None:
     """Run scheduled and queued jobs until `stop`; a running job finishes first."""
-    from music.jobs import daily_music
-
     jobs = worker_app()
     async with jobs.open_async():
-        with contextlib.suppress(AlreadyEnqueued):
-            # A worker that was down at midnight still makes today's track. (Deferred from a
-            # thread that closes its Django connection afterwards, unlike the async defer.)
-            await database_sync_to_async(daily_music.defer)(timestamp=0)
+        for defer in ON_WORKER_START:
+            with contextlib.suppress(AlreadyEnqueued):
+                # From a thread that closes its Django connection afterwards (unlike the
+                # async defer).
+                await database_sync_to_async(defer)()
         options = {
             "name": name or f"town@{socket.gethostname()}",
             "install_signal_handlers": False,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import connection
 from django.db.models import Min
@@ -109,17 +110,19 @@ def expire_stale_leases(max_idle: float | None = None) -> list[int]:
 
 
 def delete_old_jobs() -> int:
-    """Forget finished jobs older than TOWN_JOBS_KEEP_DAYS (failed ones too)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM procrastinate_jobs WHERE status IN ('succeeded', 'failed', 'cancelled',"
-            " 'aborted') AND id IN (SELECT job_id FROM procrastinate_events"
-            " GROUP BY job_id HAVING max(at) < now() - make_interval(days => %s))"
-            " AND id NOT IN (SELECT job_id FROM procrastinate_periodic_defers"
-            " WHERE job_id IS NOT NULL)",
-            [settings.TOWN_JOBS_KEEP_DAYS],
-        )
-        return cursor.rowcount
+    """Forget finished jobs older than TOWN_JOBS_KEEP_DAYS (failed ones too), through
+    procrastinate's own clean-up (what its builtin `remove_old_jobs` task runs)."""
+    from procrastinate.contrib.django import app
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    before = ProcrastinateJob.objects.count()
+    async_to_sync(app.job_manager.delete_old_jobs)(
+        nb_hours=settings.TOWN_JOBS_KEEP_DAYS * 24,
+        include_failed=True,
+        include_cancelled=True,
+        include_aborted=True,
+    )
+    return max(0, before - ProcrastinateJob.objects.count())
 
 
 def run_maintenance(*, vacuum_tables: bool = True) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from town.engine.config import MAX_CHARACTER, MAX_ID, MAX_NAME
+
 
 class World(models.Model):
     """One shared town. Its live state lives in an engine; this row is its durable identity."""
@@ -50,10 +52,10 @@ class Player(models.Model):
         AGENT = "agent"
 
     world = models.ForeignKey(World, on_delete=models.CASCADE, related_name="players")
-    pid = models.CharField(max_length=64)  # the engine's id for this character
+    pid = models.CharField(max_length=MAX_ID)  # the engine's id for this character
     kind = models.CharField(max_length=5, choices=Kind.choices)
-    name = models.CharField(max_length=40)
-    character = models.CharField(max_length=40)
+    name = models.CharField(max_length=MAX_NAME)
+    character = models.CharField(max_length=MAX_CHARACTER)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -80,7 +82,7 @@ class Conversation(models.Model):
     """A conversation between characters, as the engine ran it."""
 
     world = models.ForeignKey(World, on_delete=models.CASCADE, related_name="conversations")
-    cid = models.CharField(max_length=64)
+    cid = models.CharField(max_length=MAX_ID)
     participants = models.JSONField(default=list)  # player pids, inviter first
     started_t = models.BigIntegerField(null=True, blank=True)
     ended_t = models.BigIntegerField(null=True, blank=True)
@@ -103,9 +105,9 @@ class Message(models.Model):
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
     )
-    mid = models.CharField(max_length=64)
-    author = models.CharField(max_length=64)  # player pid
-    author_name = models.CharField(max_length=40)
+    mid = models.CharField(max_length=MAX_ID)
+    author = models.CharField(max_length=MAX_ID)  # player pid
+    author_name = models.CharField(max_length=MAX_NAME)
     author_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

@@ -11,12 +11,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from town import selectors
+from town import selectors, stepping
 from town.engine import World
+from town.engine.config import STEP_MS  # noqa: F401 - benches step by it from here
 from town.models import Conversation, HistoryEvent, Input, Message, Player, WorldSnapshot
 from town.models import World as WorldRow
 
-STEP_MS = 1000
 SNAPSHOTS_KEPT = 3
 # Not history: typing, and which mind the residents use (the page shows it, replay not).
 UNRECORDED_KINDS = frozenset({"typing", "mind"})
@@ -54,10 +54,7 @@ def load_world(world_id: int) -> LoadedWorld:
 
 def replay_input(world: World, payload: dict, t: int) -> None:
     """Apply a logged input exactly as the runner did live: due steps first, then the input."""
-    next_tick = (world.now // STEP_MS + 1) * STEP_MS
-    while next_tick <= t:
-        world.tick(next_tick)
-        next_tick += STEP_MS
+    stepping.tick_until(world, stepping.first_tick(world), t)
     world.apply(payload, t)
     world.take_decision_requests()  # asked live already; answers arrive as logged inputs
 

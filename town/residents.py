@@ -26,6 +26,7 @@ from town.engine import TownMap
 from town.engine import World as Engine
 from town.models import Input, Player, World
 from town.services import NotFound, WrongState, audit
+from town.signals import resident_changed
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ def add_resident(world: World | int, spec: dict, actor: Any = None) -> Player:
             setattr(resident, name, value)
         resident.present = True
         resident.save(update_fields=[*fields, "present"])
-        _replan(resident)
+        resident_changed.send(sender=resident)  # its mind plans again
     audit(row, "resident_add", actor, resident=resident.pid, readded=existing is not None)
     join = persistence.resident_join(selectors.world_meta(row), resident)
     _after_commit(row, {**join, "key": _key(resident)})
@@ -207,7 +208,7 @@ def edit_resident(world: World | int, resident: Player | str, changes: dict, act
         setattr(current, name, value)
     current.save(update_fields=list(fields))
     if set(changed) & set(PLAN_FIELDS):
-        _replan(current)
+        resident_changed.send(sender=current)  # its mind plans again
     audit(row, "resident_edit", actor, resident=current.pid, fields=changed)
     # The input also wakes a resident pausing at an activity, so a new routine shows soon.
     live = {k: clean[k] for k in ENGINE_FIELDS if k in changed}
@@ -268,15 +269,6 @@ def _row_fields(clean: dict) -> dict:
     data = {k: v for k, v in clean.items() if k not in ("id", "name", "identity")}
     return {"name": clean["name"], "character": clean["character"],
             "identity": clean["identity"], "data": data}  # fmt: skip
-
-
-def _replan(resident: Player) -> None:
-    """Drop today's plan so the next decision plans again from the new routine."""
-    try:
-        from agents.models import MindState
-    except ImportError:  # the minds are not installed
-        return
-    MindState.objects.filter(agent=resident).update(plan_day=0, schedule=[])
 
 
 def _after_commit(row: World, inp: dict | None) -> None:

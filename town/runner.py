@@ -23,7 +23,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, connections
 
-from town import control, metrics, persistence, selectors
+from town import control, metrics, persistence, selectors, stepping
 from town.engine import InputRefused
 from town.groups import ENGINES_GROUP, MINDS_CHANNEL, engine_group, world_group
 from town.lease import LeaseHolder
@@ -31,7 +31,6 @@ from town.services import FORGOTTEN
 
 log = logging.getLogger(__name__)
 
-STEP_MS = 1000  # the fixed world step
 SNAPSHOT_EVERY_MS = 5000
 # Events are broadcast at most this often (seconds): under load, batches that land within
 # one window go out as one frame per watcher instead of one each. A quiet world broadcasts
@@ -101,7 +100,7 @@ class WorldRunner:
         self.meta, self.world, self.recent = loaded.meta, loaded.world, loaded.recent
         self.last_input = loaded.last_input
         self.base_ms, self.base_mono = self.world.now, time.monotonic()
-        self.next_tick = (self.world.now // STEP_MS + 1) * STEP_MS
+        self.next_tick = stepping.first_tick(self.world)
         self.last_snapshot = self.world.now
         self.channel = await self.layer.new_channel()
         await self.layer.group_add(engine_group(self.world_id), self.channel)
@@ -197,10 +196,7 @@ class WorldRunner:
             batch.append(self.queue.get_nowait())
         started = time.perf_counter()
         now = self.now()
-        events: list[dict] = []
-        while self.next_tick <= now:
-            events += self.world.tick(self.next_tick)
-            self.next_tick += STEP_MS
+        events, self.next_tick = stepping.tick_until(self.world, self.next_tick, now)
         replies: list[tuple[str, dict]] = []
         snapshot_requests: list[str] = []
         forgotten: list[str] = []
@@ -328,7 +324,7 @@ class WorldRunner:
 
     async def _flush(self, events: list[dict], replies: list[tuple[str, dict]]) -> None:
         """Persist accepted inputs, messages and history, then broadcast and acknowledge."""
-        self._name_authors(events)
+        stepping.name_authors(self.world, events)
         if self.pending or events:
             try:
                 self.last_input = await self.db(
@@ -398,12 +394,6 @@ class WorldRunner:
         self.seq += 1
         self.next_broadcast = time.monotonic() + BROADCAST_EVERY
         await self.layer.group_send(world_group(self.world_id), self._events_message(events))
-
-    def _name_authors(self, events: list[dict]) -> None:
-        for event in events:
-            if event["kind"] == "message" and "author_name" not in event:
-                author = self.world.players.get(event["author"])
-                event["author_name"] = author.name if author else "someone"
 
     def _remember_messages(self, events: list[dict]) -> None:
         for event in events:

@@ -20,7 +20,7 @@ from django.db.models import Q
 
 from town import clock, control
 from town.groups import human_pid
-from town.lease import LEASE_NAMESPACE
+from town.lease import lease_holders
 from town.models import AuditEntry, HistoryEvent, Input, Message, Player, World, WorldSnapshot
 
 RESIDENTS_FILE = settings.BASE_DIR / "town" / "data" / "residents.toml"
@@ -37,10 +37,6 @@ class WrongState(Exception):
 
 class NotFound(LookupError):
     """No such world, person or resident."""
-
-
-class Unavailable(Exception):
-    """A part this action needs (the minds) is not installed."""
 
 
 def load_residents() -> list[dict]:
@@ -111,22 +107,6 @@ def record_heartbeat(world_id: int) -> bool:
     audit(world, "thaw", "visitor")
     control.send(world_id, "thaw")  # the engine that starts it tells the pages
     return True
-
-
-def lease_holders() -> dict[int, int]:
-    """World id → backend pid holding its engine lease, in this database only.
-
-    Advisory locks are server-wide in pg_locks; other databases on the same server (other
-    towns, test runs) must not count.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT objid, pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s"
-            " AND granted AND database = (SELECT oid FROM pg_database"
-            " WHERE datname = current_database())",
-            [LEASE_NAMESPACE],
-        )
-        return {int(objid): pid for objid, pid in cursor.fetchall()}
 
 
 def audit(world: World | None, action: str, actor: Any = None, **detail: Any) -> None:
@@ -272,8 +252,8 @@ def archive_world(world_id: int, *, actor: Any = None) -> World:
     return world
 
 
-def wipe_town(*, actor: Any = None, wait: float = 10.0) -> dict[str, int]:
-    """Delete every world and all its data (players, chat, history, memories, music)."""
+def stop_all_engines(*, wait: float = 10.0) -> None:
+    """Freeze every running world and wait until no engine holds one (before a wipe)."""
     running = list(World.objects.filter(status=World.Status.RUNNING).values_list("id", flat=True))
     World.objects.filter(pk__in=running).update(status=World.Status.FROZEN, frozen_reason=OPERATOR)
     for world_id in running:
@@ -287,20 +267,22 @@ def wipe_town(*, actor: Any = None, wait: float = 10.0) -> dict[str, int]:
     if held := set(lease_holders()):
         ids = ", ".join(str(i) for i in sorted(held))
         raise WrongState(f"engines still hold world(s) {ids}; stop the town and try again")
-    from music.services import delete_all_tracks
 
-    with transaction.atomic():
-        counts = {
-            "worlds": World.objects.count(),
-            "players": Player.objects.count(),
-            "messages": Message.objects.count(),
-            "inputs": Input.objects.count(),
-            "history": HistoryEvent.objects.count(),
-            "tracks": delete_all_tracks(),
-        }
-        World.objects.all().delete()
-        AuditEntry.objects.all().delete()
-        audit(None, "wipe", actor, **counts)
+
+@transaction.atomic
+def delete_all_worlds(*, actor: Any = None, **removed_elsewhere: int) -> dict[str, int]:
+    """Delete every world and all its rows; the audit names what other apps removed too."""
+    counts = {
+        "worlds": World.objects.count(),
+        "players": Player.objects.count(),
+        "messages": Message.objects.count(),
+        "inputs": Input.objects.count(),
+        "history": HistoryEvent.objects.count(),
+        **removed_elsewhere,
+    }
+    World.objects.all().delete()
+    AuditEntry.objects.all().delete()
+    audit(None, "wipe", actor, **counts)
     return counts
 
 
@@ -313,14 +295,17 @@ def find_user(username: str):
 
 
 @transaction.atomic
-def forget_user(username: str, *, actor: Any = None) -> dict[str, int]:
-    """Remove what a person said: chat lines, their text in inputs and history, memories of it."""
+def forget_user(username: str, *, actor: Any = None, **removed_elsewhere: int) -> dict[str, int]:
+    """Remove what a person said in the world: chat lines, their text in inputs and history.
+
+    What other apps removed of it first (the minds' memories: ops.services.forget_user)
+    is counted in the audit record too.
+    """
     user = find_user(username)
     pid = human_pid(user.pk)
     messages = Message.objects.filter(author_user=user)
     worlds = set(messages.values_list("world_id", flat=True))
     worlds |= set(Player.objects.filter(user=user).values_list("world_id", flat=True))
-    memories = _forget_memories(user)  # first: the minds find them through the messages
     removed = messages.delete()[0]
     redacted = 0
     for inp in Input.objects.filter(user=user, payload__type="say"):
@@ -331,7 +316,7 @@ def forget_user(username: str, *, actor: Any = None) -> dict[str, int]:
     for snap in WorldSnapshot.objects.filter(world_id__in=worlds):
         if redact_author(snap.data, pid):
             snap.save(update_fields=["data"])
-    counts = {"messages": removed, "inputs": redacted, "history": history, "memories": memories}
+    counts = {"messages": removed, "inputs": redacted, "history": history, **removed_elsewhere}
     audit(None, "forget", actor, user=username, **counts)
     # Running engines still hold the words (recent lines, conversations): they scrub them,
     # save a clean snapshot and tell their pages; pages of worlds no engine runs hear it
@@ -354,69 +339,30 @@ def redact_author(data: dict, pid: str) -> bool:
     return changed
 
 
-def _forget_memories(user) -> int:
-    """The minds' own forget when they have one; else remove memories quoting the person."""
-    try:
-        from agents.services import forget_user as forget_in_minds
-    except ImportError:
-        forget_in_minds = None
-    if forget_in_minds is not None:
-        result = forget_in_minds(user)
-        return result if isinstance(result, int) else 0
-    try:
-        from agents.models import Memory
-    except ImportError:
-        return 0
-    if not any(f.name == "author_user" for f in Memory._meta.get_fields()):
-        return 0
-    return Memory.objects.filter(author_user=user).delete()[0]
-
-
-def _minds(name: str):
-    try:
-        from agents import services as minds
-    except ImportError:
-        minds = None
-    action = getattr(minds, name, None)
-    if action is None:
-        raise Unavailable(f"agents.services.{name} is not available: the minds are not installed")
-    return action
-
-
-def interview_resident(world_id: int, who: str, question: str, *, actor: Any = None) -> str:
-    """Ask a resident a question (answered by its mind, from memory)."""
-    interview = _minds("interview")
-    world = World.objects.get(pk=world_id)
-    answer = interview(world, who, question)
-    audit(world, "interview", actor, resident=who, question=question[:200])
-    return answer
-
-
-def load_history(world_id: int, path: str, *, actor: Any = None) -> int:
-    """Seed residents' memories from a CSV (the research format); returns how many."""
-    load = _minds("load_history")
-    world = World.objects.get(pk=world_id)
-    count = load(world, path)
-    audit(world, "load_history", actor, file=str(path), memories=count)
-    return count
-
-
 MAX_ANNOUNCEMENT = 300
 
 
-@transaction.atomic
-def announce(world_id: int, text: str, *, actor: Any = None) -> int:
-    """An operator's town notice: every resident perceives it (and re-plans), every page shows
-    it, and replay keeps it. Returns how many residents heard it."""
+def notice_text(world_id: int, text: str) -> str:
+    """An operator's notice as it will be shown; refuses an empty or overlong one, and an
+    archived world."""
     text = " ".join(text.split())
     if not 1 <= len(text) <= MAX_ANNOUNCEMENT:
         raise WrongState(f"a notice is 1 to {MAX_ANNOUNCEMENT} characters")
-    world = World.objects.select_for_update().get(pk=world_id)
+    world = World.objects.get(pk=world_id)
     if world.status == World.Status.ARCHIVED:
         raise WrongState(f"{world.name} is archived: nobody is there to hear it")
-    heard = _minds("announce")(world, text, world.clock_ms)
+    return text
+
+
+@transaction.atomic
+def record_announcement(world_id: int, text: str, *, heard: int, actor: Any = None) -> None:
+    """Keep an operator's notice in the world's history and show it on every page.
+
+    The residents' memories of it are written before, outside this transaction (the
+    minds embed it through the model): ops.services.announce does both.
+    """
+    world = World.objects.select_for_update().get(pk=world_id)
     event = {"kind": "announcement", "t": world.clock_ms, "text": text}
     HistoryEvent.objects.create(world=world, t=world.clock_ms, kind="announcement", data=event)
     audit(world, "announce", actor, text=text, residents=heard)
-    transaction.on_commit(lambda: broadcast_events(world.pk, [event]))
-    return heard
+    broadcast_events(world.pk, [event])  # a NOTIFY: the pages hear it on commit

@@ -11,10 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from town.engine.config import MAX_NAME, MAX_TEXT
 from town.engine.names import RESERVED_KEYS, name_key
-
-MAX_NAME = 32  # characters in an in-world name: the protocol, the models and the page
-MAX_TEXT = 500  # characters in a chat line, a notice or a question to a resident
 
 # Direction overrides and isolates reorder what follows them on the page ("evil\u202etxt.exe").
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")

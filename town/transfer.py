@@ -12,6 +12,7 @@ from django.db.models import Model
 from town import persistence
 from town.models import Conversation, HistoryEvent, Input, Message, Player, World, WorldSnapshot
 from town.services import IDLE, audit
+from town.signals import world_forked
 
 EXPORT_BATCH = 2000
 
@@ -47,7 +48,11 @@ def fork_world(source_id: int, name: str, *, actor: Any = None) -> World:
     WorldSnapshot.objects.create(
         world=fork, t=loaded.world.now, last_input=0, data=loaded.world.snapshot()
     )
-    memories = _copy_memories(players, conversations)
+    # The minds copy their memories themselves (town/signals.py): the world imports none.
+    copied = world_forked.send(
+        sender=fork, source_id=source_id, players=players, conversations=conversations
+    )
+    memories = sum(n for _receiver, n in copied if isinstance(n, int))
     audit(fork, "fork", actor, source=source_id, memories=memories)
     return fork
 
@@ -66,33 +71,6 @@ def _copy(rows, *, world: World, remap: dict[str, dict[int, int]] | None = None)
         row.save()
         ids[old] = row.pk
     return ids
-
-
-def _copy_memories(players: dict[int, int], conversations: dict[int, int]) -> int:
-    """Copy the residents' memory streams (agents.Memory), evidence links included."""
-    try:
-        from agents.models import Memory
-    except ImportError:
-        return 0
-    ids: dict[int, int] = {}
-    for memory in Memory.objects.filter(agent_id__in=players).order_by("id"):
-        old = memory.pk
-        memory.pk = memory.id = None
-        memory._state.adding = True
-        memory.agent_id = players[memory.agent_id]
-        if getattr(memory, "conversation_id", None) is not None:
-            memory.conversation_id = conversations.get(memory.conversation_id)
-        memory.save()
-        ids[old] = memory.pk
-    through = Memory.evidence.through
-    through.objects.bulk_create(
-        through(from_memory_id=ids[a], to_memory_id=ids[b])
-        for a, b in through.objects.filter(from_memory_id__in=ids).values_list(
-            "from_memory_id", "to_memory_id"
-        )
-        if b in ids
-    )
-    return len(ids)
 
 
 def export_world(world_id: int, *, actor: Any = None) -> Iterator[str]:

@@ -13,10 +13,11 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from agents.models import Memory
+from ops import services as levers
 from tests.fakes.openai_server import FakeOpenAI
 from tests.inbox import wait_for
 from tests.wsclient import Socket
-from town import headless, persistence, residents, selectors, services
+from town import persistence, residents, selectors, services
 from town.management.commands.runtown import run_roles
 from town.models import AuditEntry, Player, World
 
@@ -163,7 +164,7 @@ def test_cli_refuses_bad_residents_and_changes_nothing(tmp_path):
 
 def test_a_frozen_world_catches_up_when_its_engine_loads_it():
     world = services.create_world("Sleepyville")
-    headless.fast_forward(world.pk, 1, actor="test")  # every resident is in the engine now
+    levers.fast_forward(world.pk, 1, actor="test")  # every resident is in the engine now
     services.freeze_world(world.pk, actor="test")
     residents.retire_resident(world.pk, "ada", "test")
     residents.edit_resident(world.pk, "bram", {"name": "Bram the Elder"}, "test")
@@ -172,7 +173,7 @@ def test_a_frozen_world_catches_up_when_its_engine_loads_it():
     assert {(p["type"], p["actor"]) for p in pending} == {
         ("leave", "ada"), ("update_player", "bram"), ("join", "zoe"),
     }  # fmt: skip
-    headless.fast_forward(world.pk, 1, actor="test")
+    levers.fast_forward(world.pk, 1, actor="test")
     engine = persistence.load_world(world.pk)
     assert engine.pending_joins == []
     assert "ada" not in engine.world.players and "zoe" in engine.world.players
@@ -180,7 +181,7 @@ def test_a_frozen_world_catches_up_when_its_engine_loads_it():
     # Ada comes back by id with her memories and definition; a fresh join key is used.
     residents.add_resident(world.pk, {"id": "ada"}, "test")
     assert [p["type"] for p in persistence.load_world(world.pk).pending_joins] == ["join"]
-    headless.fast_forward(world.pk, 1, actor="test")
+    levers.fast_forward(world.pk, 1, actor="test")
     assert "ada" in persistence.load_world(world.pk).world.players
 
 

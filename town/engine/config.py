@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+# Limits every layer reads (the protocol, text cleaning, the models, the minds): one place.
+MAX_NAME = 32  # characters in an in-world name
+MAX_CHARACTER = 40  # characters in a sprite sheet's name
+MAX_TEXT = 500  # characters in a chat line, a notice or a question to a resident
+MAX_ID = 64  # characters in an id: a player's, a conversation's, a message's, a client's
+
+STEP_MS = 1000  # the fixed world step (ms): runner, replay and headless runs step by it
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -27,7 +35,7 @@ class EngineConfig:
     max_conversation_ms: int = 0  # 0 = no limit
     conversation_idle_ms: int = 120_000  # nobody spoke for this long: end it (0 = never)
     conversation_cooldown_ms: int = 60_000  # same pair cannot talk again before this
-    max_message_chars: int = 500
+    max_message_chars: int = MAX_TEXT
     max_activity_chars: int = 120
     recent_messages: int = 10  # kept per conversation for reply requests
     # Agent decisions

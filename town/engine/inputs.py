@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import conversations, decisions
+from .config import MAX_CHARACTER, MAX_NAME
 from .errors import InputRefused
 from .movement import Player, current_tile, public_player
 from .names import RESERVED_KEYS, name_key
@@ -14,7 +15,6 @@ if TYPE_CHECKING:
     from .world import World
 
 Tile = tuple[int, int]
-_MAX_NAME = 40  # the stored name and character columns hold 40 (town/models.py)
 _MAX_PROFILE = 4000
 _MAX_QUIET_MS = 24 * 3600 * 1000
 _FREE_TILE_RADIUS = 8
@@ -32,9 +32,9 @@ def join(world: World, actor: str, inp: dict, now: int) -> list[dict]:
     guest = inp.get("guest", "")
     if guest not in ("", "agent") or (guest and kind != "human"):
         raise InputRefused("invalid", 'guest must be "agent", for a human character only')
-    name = _text(inp.get("name", actor), "name", _MAX_NAME) or actor
+    name = _text(inp.get("name", actor), "name", MAX_NAME) or actor
     _check_name_free(world, actor, name)
-    character = _text(inp.get("character", "default"), "character", _MAX_NAME) or "default"
+    character = _text(inp.get("character", "default"), "character", MAX_CHARACTER) or "default"
     description = _text(inp.get("description", ""), "description", _MAX_PROFILE)
     identity = _text(inp.get("identity", ""), "identity", _MAX_PROFILE)
     if inp.get("x") is not None or inp.get("y") is not None:
@@ -146,7 +146,7 @@ def update_player(world: World, actor: str, inp: dict, now: int) -> list[dict]:
     """Change a character's name, sprite or profile in place (operators editing residents)."""
     player = world.players[actor]
     changes = {}
-    for field, limit in (("name", _MAX_NAME), ("character", _MAX_NAME)):
+    for field, limit in (("name", MAX_NAME), ("character", MAX_CHARACTER)):
         if inp.get(field) is not None:
             changes[field] = _text(inp[field], field, limit)
             if not changes[field]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from . import conversations, decisions, inputs
 from .clock import clock_at
-from .config import EngineConfig
+from .config import MAX_ID, EngineConfig
 from .conversations import ACTIVE, WALKING, Conversation
 from .errors import InputRefused
 from .map import TownMap
@@ -27,7 +27,6 @@ from .pathfinding import find_path
 
 Tile = tuple[int, int]
 SNAPSHOT_VERSION = 1
-_MAX_ID = 64
 _ENDED_REMEMBERED = 1000
 
 
@@ -71,7 +70,7 @@ class World:
         if handler is None:
             raise InputRefused("unknown_type", f"unknown input type {inp.get('type')!r}")
         actor = inp.get("actor")
-        if not isinstance(actor, str) or not 1 <= len(actor) <= _MAX_ID:
+        if not isinstance(actor, str) or not 1 <= len(actor) <= MAX_ID:
             raise InputRefused("invalid", "actor must be a player id")
         if inp["type"] != "join" and actor not in self.players:
             raise InputRefused("not_player", "you have no character in this world")

@@ -1,4 +1,5 @@
-"""`manage.py town …`: the operator's commands, each a thin call to one service function.
+"""`manage.py town …`: the operator's commands, each a thin call to one service function
+(the world's own in town/services.py, those spanning apps in ops/services.py).
 
 Every action writes an audit record (in the service). Refusals (wrong state, unknown names)
 exit with status 1 and say why; usage mistakes exit with status 2.
@@ -16,7 +17,8 @@ from django.db.models import Count, Q
 from django.utils.timesince import timesince
 
 from accounts import cli as agent_cli
-from town import clock, headless, maintenance, residents, selectors, services, transfer
+from ops import services as levers
+from town import clock, maintenance, residents, selectors, services, transfer
 from town.language import UnknownLanguage, name_of, normalise, set_world_language, world_language
 from town.models import Player, World
 
@@ -92,7 +94,7 @@ class Command(BaseCommand):
         method = getattr(self, "do_" + action.replace("-", "_"))
         try:
             method(**options)
-        except (services.WrongState, services.Unavailable) as exc:
+        except services.WrongState as exc:
             raise CommandError(str(exc)) from None
         except LookupError as exc:  # NotFound, UnknownResident, DoesNotExist
             raise CommandError(f"not found: {exc}") from None
@@ -167,13 +169,13 @@ class Command(BaseCommand):
             raise CommandError(
                 "this is production (DEBUG is off): add --i-know-this-is-production as well"
             )
-        counts = services.wipe_town(actor=self.actor)
+        counts = levers.wipe_town(actor=self.actor)
         summary = ", ".join(f"{n} {what}" for what, n in counts.items())
         self.ok(f"Wiped the town: {summary}. Create a new world with `town init`.")
 
     def do_run(self, steps: int, **options) -> None:
         world = self.world(options)
-        report = headless.fast_forward(world.pk, steps, actor=self.actor)
+        report = levers.fast_forward(world.pk, steps, actor=self.actor)
         seconds = (report["to_ms"] - report["from_ms"]) / 1000
         self.ok(
             f"Ran {world.name} (#{world.pk}) for {steps} steps ({seconds:.0f} s of world time): "
@@ -200,7 +202,7 @@ class Command(BaseCommand):
 
     def do_announce(self, text: str, **options) -> None:
         world = self.world(options)
-        heard = services.announce(world.pk, text, actor=self.actor)
+        heard = levers.announce(world.pk, text, actor=self.actor)
         self.ok(f"Announced in {world.name} (#{world.pk}); {heard} residents heard it.")
 
     def do_fork(self, source: int, name: str, **options) -> None:
@@ -213,18 +215,18 @@ class Command(BaseCommand):
     def do_load_history(self, file: str, **options) -> None:
         world = self.world(options)
         try:
-            count = services.load_history(world.pk, file, actor=self.actor)
+            count = levers.load_history(world.pk, file, actor=self.actor)
         except OSError as exc:
             raise CommandError(f"cannot read {file}: {exc.strerror or exc}") from None
         self.ok(f"Loaded {count} memories into {world.name} (#{world.pk}).")
 
     def do_interview(self, agent: str, question: str, **options) -> None:
         world = self.world(options)
-        answer = services.interview_resident(world.pk, agent, question, actor=self.actor)
+        answer = levers.interview_resident(world.pk, agent, question, actor=self.actor)
         self.stdout.write(answer)
 
     def do_evaluate(self, fresh: bool, keep: bool, answers: bool, via: str, **options) -> None:
-        from agents import evaluation
+        from agents import evaluation  # loads the model client: only when asked
 
         if options.get("world") is not None and fresh:
             raise CommandError("--fresh uses a new world: leave out --world")
@@ -251,7 +253,7 @@ class Command(BaseCommand):
         self.ok(f"Exported {world.name} (#{world.pk}) to {output}: {count} lines.")
 
     def do_forget(self, user: str, **options) -> None:
-        counts = services.forget_user(user, actor=self.actor)
+        counts = levers.forget_user(user, actor=self.actor)
         self.ok(
             f"Forgot {user}: {counts['messages']} messages removed, {counts['inputs']} inputs "
             f"and {counts['history']} history lines redacted, {counts['memories']} memories "
@@ -423,10 +425,8 @@ def _engine_names(pids) -> dict[int, str]:
 
 def _spending(world_id: int) -> str:
     """Today's tokens and the daily budget, from the minds' records when they exist."""
-    try:
-        from agents.budget import daily_limit, tokens_today
-    except ImportError:
-        return "n/a (no minds installed)"
+    from agents.budget import daily_limit, tokens_today
+
     try:
         spent = tokens_today(world_id)
         budget = daily_limit(world_id)  # the world's own limit (`town budget set`), or the default

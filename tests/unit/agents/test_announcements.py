@@ -9,7 +9,8 @@ import pytest
 from agents.mind import Mind
 from agents.models import Memory, MindState
 from agents.residents import load_town
-from town import services
+from ops import services
+from town import services as world_services
 from town.models import HistoryEvent, Player
 
 from .helpers import HOUR, next_request
@@ -31,10 +32,8 @@ def test_announcement_is_in_the_planning_prompt_and_changes_the_plan(fake_llm, w
     mind.decide(next_request(ada, 1 * HOUR + 5000, 1, 1, rid="n1"))
     plans = fake_llm.chats("DayPlan")
     assert len(plans) == 2  # planned again because of the notice
-    remembered = plans[-1]["messages"][-1]["content"].split("Places you can be")[0]
-    assert '<untrusted from="memory">Town notice: A storm is coming tonight</untrusted>' in (
-        remembered
-    )
+    asked = plans[-1]["messages"][-1]["content"]
+    assert '<untrusted from="memory">Town notice: A storm is coming tonight</untrusted>' in asked
     assert "storm" not in plans[0]["messages"][-1]["content"]
     assert MindState.objects.get(agent=ada).schedule == [evening]
 
@@ -52,9 +51,9 @@ def test_every_resident_remembers_the_notice_and_replay_keeps_it(offline, world)
 
 def test_empty_or_overlong_notices_and_archived_worlds_are_refused(offline, world):
     for bad in ("   ", "x" * 301):
-        with pytest.raises(services.WrongState):
+        with pytest.raises(world_services.WrongState):
             services.announce(world.pk, bad)
-    services.archive_world(world.pk, actor="test")
-    with pytest.raises(services.WrongState):
+    world_services.archive_world(world.pk, actor="test")
+    with pytest.raises(world_services.WrongState):
         services.announce(world.pk, "Anyone there?")
     assert not Memory.objects.filter(source="announcement").exists()
