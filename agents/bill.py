@@ -282,13 +282,24 @@ def hourly_chart(
         for i, slot in enumerate(slots)
         if i % 3 == 0
     ]
+    legend, x, y = [], 0.0, height + 32
+    for name in order:  # swatches in rows under the hours, wrapped at the chart's width
+        room = 16 + 6.5 * len(name) + 14
+        if x and x + room > width:
+            x, y = 0.0, y + 16
+        legend.append(
+            {"name": name, "colour": palette[name], "x": round(x, 2), "text_x": round(x + 14, 2)}
+            | {"y": y, "swatch_y": y - 9}
+        )
+        x += room
     return {
         "width": width,
         "height": height,
+        "view_height": (legend[-1]["y"] if legend else height + 14) + 20,  # from y=-14
         "peak": peak,
         "bars": bars,
         "ticks": ticks,
-        "legend": [{"name": p, "colour": palette[p]} for p in order],
+        "legend": legend,
     }
 
 

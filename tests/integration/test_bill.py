@@ -169,12 +169,15 @@ def test_staff_see_the_bill_with_its_figures_and_charts(world, residents):
     )
     assert people == [(ada.name, "1,200"), (bo.name, "950")]
     hourly = re.search(r'data-testid="bill-hourly-chart">(.*?)</svg>', page, re.S)[1]
-    bars = re.findall(r'<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"', hourly)
+    bar = r'<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)" fill="#\w+"><title>'
+    bars = re.findall(bar, hourly)
     assert len(bars) == 2  # this hour: reply and plan stacked
     assert float(bars[0][1]) == pytest.approx(160 * 1550 / 2150, abs=0.01)
     assert float(bars[1][1]) == pytest.approx(160 * 600 / 2150, abs=0.01)
     assert float(bars[0][0]) + float(bars[0][1]) == pytest.approx(160)  # from the baseline up
     assert "plan: 600 tokens" in hourly
+    legend = re.findall(r'<rect [^>]*fill="(#\w+)"/><text [^>]*>(\w+)</text>', hourly)
+    assert legend == [(bill.COLOURS["reply"], "reply"), (bill.COLOURS["plan"], "plan")]
     residents_chart = re.search(r'data-testid="bill-resident-chart">(.*?)</svg>', page, re.S)[1]
     assert ada.name in residents_chart and bo.name in residents_chart
     assert 'data-testid="bill-budget-bar"' in page

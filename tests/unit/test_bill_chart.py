@@ -29,10 +29,24 @@ def test_hours_stack_their_purposes_from_the_baseline_scaled_to_the_busiest_hour
     assert reply0.colour == reply2.colour != plan0.colour
     assert plan0.title == "00:00 plan: 100 tokens"
     assert [t["label"] for t in chart["ticks"]] == ["00"]  # every third hour
-    assert chart["legend"] == [
-        {"name": "reply", "colour": bill.COLOURS["reply"]},
-        {"name": "plan", "colour": bill.COLOURS["plan"]},
-    ]
+    reply, plan = chart["legend"]  # under the hour labels, side by side
+    assert (reply["name"], reply["colour"], reply["x"], reply["y"]) == (
+        "reply",
+        bill.COLOURS["reply"],
+        0,
+        132,
+    )
+    assert (plan["name"], plan["colour"], plan["y"]) == ("plan", bill.COLOURS["plan"], 132)
+    assert plan["x"] > reply["text_x"] + 5 * 6  # after "reply"'s label
+
+
+def test_a_long_legend_wraps_to_the_next_row():
+    names = [f"purpose-{i}" for i in range(8)]
+    chart = bill.hourly_chart([hour(0, **dict.fromkeys(names, 10))], width=300, order=names)
+    rows = sorted({item["y"] for item in chart["legend"]})
+    assert len(rows) > 1
+    assert all(item["x"] + 16 + 6.5 * len(item["name"]) <= 300 for item in chart["legend"])
+    assert chart["view_height"] == rows[-1] + 20
 
 
 def test_an_empty_day_draws_no_bars():
