@@ -9,12 +9,15 @@ asked for. Importing this module touches no models (the log formatter is loaded 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
 import time
 from collections import defaultdict
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from pythonjsonlogger.json import JsonFormatter as JsonFormatterBase
 
 log = logging.getLogger(__name__)
 
@@ -138,16 +141,29 @@ def database_figures() -> dict:
     return figures
 
 
-def _line(out: list[str], name: str, kind: str, help_: str, samples) -> None:
-    out.append(f"# HELP {name} {help_}")
-    out.append(f"# TYPE {name} {kind}")
-    for labels, value in samples:
-        label = ",".join(f'{k}="{v}"' for k, v in labels.items())
-        out.append(f"{name}{{{label}}} {value}" if label else f"{name} {value}")
+class _Gathered:
+    """A prometheus_client collector over figures already gathered (one scrape)."""
+
+    def __init__(self, families: list) -> None:
+        self.families = families
+
+    def collect(self):
+        return iter(self.families)
+
+
+def _family(kind: str, name: str, help_: str, samples) -> GaugeMetricFamily | CounterMetricFamily:
+    samples = list(samples)
+    labels = sorted({k for sample_labels, _ in samples for k in sample_labels})
+    family = (CounterMetricFamily if kind == "counter" else GaugeMetricFamily)(
+        name, help_, labels=labels
+    )
+    for sample_labels, value in samples:
+        family.add_metric([str(sample_labels[k]) for k in labels], value)
+    return family
 
 
 def render(states: list[dict], db: dict | None) -> str:
-    """The Prometheus text exposition of everything gathered."""
+    """The Prometheus text exposition of everything gathered (prometheus_client's)."""
     conns: dict[str, int] = defaultdict(int)
     totals: dict[str, int] = defaultdict(int)
     rate = 0.0
@@ -162,127 +178,121 @@ def render(states: list[dict], db: dict | None) -> str:
             totals[name] += n
         rate += state.get("inputs_per_second", 0.0)
         worlds_steps.update(state.get("steps", {}))
-    out: list[str] = []
-    _line(out, "town_processes", "gauge", "Town processes reporting.", [({}, len(states))])
-    _line(
-        out,
-        "town_connected_clients",
-        "gauge",
-        "Open world sockets per world.",
-        [({"world": w}, n) for w, n in sorted(conns.items())],
-    )
-    _line(
-        out,
-        "town_connection_slots",
-        "gauge",
-        "Connection slots (per-address and per-user limits) held by open sockets.",
-        [({}, holdings["slots"])],
-    )
-    _line(
-        out,
-        "town_hub_watchers",
-        "gauge",
-        "Sockets receiving broadcasts through the world hubs.",
-        [({}, holdings["watchers"])],
-    )
-    _line(
-        out,
-        "town_sockets_backed_up",
-        "gauge",
-        "Sockets whose client stopped reading (broadcasts held back until it catches up).",
-        [({}, holdings["backed_up"])],
-    )
-    _line(
-        out,
-        "town_slow_clients_total",
-        "counter",
-        "Slow clients: broadcasts skipped for them, sockets dropped for not reading.",
-        [
-            ({"what": "events_skipped"}, totals["dropped:slow"]),
-            ({"what": "dropped"}, totals["closed:slow"]),
-        ],
-    )
-    _line(
-        out,
-        "town_inputs_total",
-        "counter",
-        "Inputs forwarded to engines (processes reporting).",
-        [({}, totals["inputs"])],
-    )
-    _line(out, "town_inputs_per_second", "gauge", "Recent input rate.", [({}, round(rate, 3))])
-    _line(
-        out,
-        "town_chat_lines_total",
-        "counter",
-        "Chat lines forwarded to engines (processes reporting).",
-        [({}, totals["chat"])],
-    )
     refused = [
         ({"code": name.split(":", 1)[1]}, n)
         for name, n in sorted(totals.items())
         if name.startswith("refused:")
     ]
-    _line(out, "town_frames_refused_total", "counter", "Client frames refused.", refused)
-    _line(
-        out,
-        "town_engine_step_ms",
-        "gauge",
-        "Duration of the engine's last step per world.",
-        [({"world": w}, round(s[0], 3)) for w, s in sorted(worlds_steps.items())],
-    )
-    _line(
-        out,
-        "town_engine_step_avg_ms",
-        "gauge",
-        "Average engine step duration per world since the engine started it.",
-        [({"world": w}, round(s[1] / s[2], 3)) for w, s in sorted(worlds_steps.items()) if s[2]],
-    )
-    _line(
-        out,
-        "town_engine_input_queue",
-        "gauge",
-        "Inputs waiting for the engine's next step per world.",
-        [({"world": w}, int(s[3])) for w, s in sorted(worlds_steps.items())],
-    )
+    steps = sorted(worlds_steps.items())
+    out = [
+        ("gauge", "town_processes", "Town processes reporting.", [({}, len(states))]),
+        (
+            "gauge",
+            "town_connected_clients",
+            "Open world sockets per world.",
+            [({"world": w}, n) for w, n in sorted(conns.items())],
+        ),
+        (
+            "gauge",
+            "town_connection_slots",
+            "Connection slots (per-address and per-user limits) held by open sockets.",
+            [({}, holdings["slots"])],
+        ),
+        (
+            "gauge",
+            "town_hub_watchers",
+            "Sockets receiving broadcasts through the world hubs.",
+            [({}, holdings["watchers"])],
+        ),
+        (
+            "gauge",
+            "town_sockets_backed_up",
+            "Sockets whose client stopped reading (broadcasts held back until it catches up).",
+            [({}, holdings["backed_up"])],
+        ),
+        (
+            "counter",
+            "town_slow_clients_total",
+            "Slow clients: broadcasts skipped for them, sockets dropped for not reading.",
+            [
+                ({"what": "events_skipped"}, totals["dropped:slow"]),
+                ({"what": "dropped"}, totals["closed:slow"]),
+            ],
+        ),
+        (
+            "counter",
+            "town_inputs_total",
+            "Inputs forwarded to engines (processes reporting).",
+            [({}, totals["inputs"])],
+        ),
+        ("gauge", "town_inputs_per_second", "Recent input rate.", [({}, round(rate, 3))]),
+        (
+            "counter",
+            "town_chat_lines_total",
+            "Chat lines forwarded to engines (processes reporting).",
+            [({}, totals["chat"])],
+        ),
+        ("counter", "town_frames_refused_total", "Client frames refused.", refused),
+        (
+            "gauge",
+            "town_engine_step_ms",
+            "Duration of the engine's last step per world.",
+            [({"world": w}, round(s[0], 3)) for w, s in steps],
+        ),
+        (
+            "gauge",
+            "town_engine_step_avg_ms",
+            "Average engine step duration per world since the engine started it.",
+            [({"world": w}, round(s[1] / s[2], 3)) for w, s in steps if s[2]],
+        ),
+        (
+            "gauge",
+            "town_engine_input_queue",
+            "Inputs waiting for the engine's next step per world.",
+            [({"world": w}, int(s[3])) for w, s in steps],
+        ),
+    ]
     if db is not None:
-        _line(
-            out,
-            "town_messages_today",
-            "gauge",
-            "Chat lines stored today (UTC) per world.",
-            [({"world": w}, n) for w, n in sorted(db["messages"].items())],
-        )
-        _line(
-            out,
-            "town_model_tokens_today",
-            "gauge",
-            "Model tokens spent today (UTC) per world (0: not tied to a world).",
-            [({"world": w}, n) for w, n in sorted(db["tokens"].items())],
-        )
-        _line(
-            out,
-            "town_jobs",
-            "gauge",
-            "Scheduled jobs by status (todo = queued).",
-            [({"status": s}, n) for s, n in sorted(db["jobs"].items())],
-        )
-    _line(out, "town_database_up", "gauge", "1 if the database answered.", [({}, int(bool(db)))])
-    return "\n".join(out) + "\n"
+        out += [
+            (
+                "gauge",
+                "town_messages_today",
+                "Chat lines stored today (UTC) per world.",
+                [({"world": w}, n) for w, n in sorted(db["messages"].items())],
+            ),
+            (
+                "gauge",
+                "town_model_tokens_today",
+                "Model tokens spent today (UTC) per world (0: not tied to a world).",
+                [({"world": w}, n) for w, n in sorted(db["tokens"].items())],
+            ),
+            (
+                "gauge",
+                "town_jobs",
+                "Scheduled jobs by status (todo = queued).",
+                [({"status": s}, n) for s, n in sorted(db["jobs"].items())],
+            ),
+        ]
+    out.append(("gauge", "town_database_up", "1 if the database answered.", [({}, int(bool(db)))]))
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Gathered([_family(*metric) for metric in out]))
+    return generate_latest(registry).decode()
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, and the traceback if any."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "process": record.process,
-        }
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+class JsonFormatter(JsonFormatterBase):
+    """One JSON object per line (python-json-logger): time (UTC), level, logger, message,
+    process, and the traceback as "exc" if any."""
 
     converter = time.gmtime
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("fmt", "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d")
+        kwargs.setdefault(
+            "rename_fields",
+            {"asctime": "time", "levelname": "level", "name": "logger", "exc_info": "exc"},
+        )
+        kwargs.setdefault("datefmt", "%Y-%m-%dT%H:%M:%S")
+        super().__init__(*args, **kwargs)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return super().formatTime(record, datefmt) + f".{int(record.msecs):03d}Z"

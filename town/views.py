@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from town import metrics, replay, selectors
 from town.models import Conversation, Player, World
@@ -170,4 +171,4 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     except Exception:  # the database is away: report what the processes know
         db = None
     text = metrics.render(metrics.gather(), db)
-    return HttpResponse(text, content_type="text/plain; version=0.0.4; charset=utf-8")
+    return HttpResponse(text, content_type=CONTENT_TYPE_PLAIN_0_0_4)
