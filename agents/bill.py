@@ -44,6 +44,7 @@ class Spend:
     tokens_in: int = 0
     tokens_out: int = 0
     cost: float = 0.0
+    per_hour: list[int] = field(default_factory=list)  # tokens in each hour of the window
 
     @property
     def tokens(self) -> int:
@@ -143,17 +144,22 @@ def _grouped(world_id: int, key: str, hours: int, now: dt.datetime | None) -> li
     totals: dict[str, Spend] = {}
     for row in _rows(world_id, first, end):
         name = row[key]
-        totals.setdefault(name, Spend(name=name)).add(_spend(row, name))
+        total = totals.setdefault(name, Spend(name=name, per_hour=[0] * hours))
+        part = _spend(row, name)
+        total.add(part)
+        total.per_hour[(row["hour"] - first) // dt.timedelta(hours=1)] += part.tokens
     return sorted(totals.values(), key=lambda s: (-s.tokens, -s.cost, s.name))
 
 
 def by_purpose(world_id: int, hours: int = HOURS, now: dt.datetime | None = None) -> list[Spend]:
-    """The last `hours` hours summed per purpose (reply, plan, summary …), biggest first."""
+    """The last `hours` hours summed per purpose (reply, plan, summary …), biggest first;
+    `per_hour` holds each hour's tokens, oldest first."""
     return _grouped(world_id, "purpose", hours, now)
 
 
 def by_resident(world_id: int, hours: int = HOURS, now: dt.datetime | None = None) -> list[Spend]:
-    """The last `hours` hours summed per resident, biggest first; `name` is the resident's name.
+    """The last `hours` hours summed per resident, biggest first; `name` is the resident's name,
+    `per_hour` each hour's tokens, oldest first.
 
     Calls made for no resident (a world-wide job) are named "(no resident)"; a resident that
     no longer exists keeps its pid.
@@ -277,6 +283,12 @@ def hourly_chart(
                     title=f"{slot.start:%H}:00 {purpose}: {tokens:,} tokens",
                 )
             )
+    # The cost of each hour as a line over the bars, on its own scale (embeddings are cheap).
+    peak_cost = max([s.cost for s in slots] + [0.0])
+    cost_line = " ".join(
+        f"{i * step + step / 2:.2f},{height - (s.cost / peak_cost * height if peak_cost else 0):.2f}"
+        for i, s in enumerate(slots)
+    )
     ticks = [
         {"x": round(i * step + step / 2, 2), "label": f"{slot.start:%H}"}
         for i, slot in enumerate(slots)
@@ -297,26 +309,60 @@ def hourly_chart(
         "height": height,
         "view_height": (legend[-1]["y"] if legend else height + 14) + 20,  # from y=-14
         "peak": peak,
+        "peak_cost": peak_cost,
+        "cost_line": cost_line if peak_cost else "",
         "bars": bars,
         "ticks": ticks,
         "legend": legend,
     }
 
 
-def share_chart(spends: list[Spend], width: float = 480, row: float = 18) -> dict[str, Any]:
-    """Horizontal bars of tokens per resident (or purpose), laid out for an inline SVG."""
-    peak = max([s.tokens for s in spends] + [1])
-    label = 130  # room for the names on the left
-    bars = [
-        {
-            "y": round(i * row, 2),
-            "text_y": round(i * row + row * 0.7, 2),
-            "width": round(max(1.0, s.tokens / peak * (width - label - 60)), 2),
-            "value_x": round(label + 6 + s.tokens / peak * (width - label - 60), 2),
-            "name": s.name,
-            "tokens": s.tokens,
-            "cost": s.cost,
-        }
-        for i, s in enumerate(spends)
+def resident_chart(
+    spends: list[Spend], slots: list[Hour], width: float = 480, row: float = 16
+) -> dict[str, Any]:
+    """A grid of residents (rows) by hours (columns), each cell as bright as its tokens, with
+    each resident's day total on the right; laid out for an inline SVG."""
+    label, total = 120, 56  # room for the names on the left and the totals on the right
+    step = (width - label - total) / max(1, len(slots))
+    peak = max([t for s in spends for t in s.per_hour] + [1])
+    rows = []
+    for r, spend in enumerate(spends):
+        y = r * row
+        cells = [
+            {
+                "x": round(label + i * step, 2),
+                "width": round(max(1.0, step - 1), 2),
+                "opacity": f"{0.15 + 0.85 * tokens / peak:.2f}",
+                "title": f"{spend.name}, {slots[i].start:%H}:00: {tokens:,} tokens",
+            }
+            for i, tokens in enumerate(spend.per_hour)
+            if tokens
+        ]
+        rows.append(
+            {
+                "name": spend.name,
+                "tokens": spend.tokens,
+                "y": round(y, 2),
+                "text_y": round(y + row * 0.72, 2),
+                "height": round(row - 2, 2),
+                "cells": cells,
+            }
+        )
+    ticks = [
+        {"x": round(label + i * step + step / 2, 2), "label": f"{slot.start:%H}"}
+        for i, slot in enumerate(slots)
+        if i % 3 == 0
     ]
-    return {"width": width, "height": max(row, row * len(spends)), "label": label, "bars": bars}
+    height = row * len(spends)
+    return {
+        "width": width,
+        "label_x": label - 6,
+        "grid_x": label,
+        "grid_width": round(step * len(slots), 2),
+        "total_x": width,
+        "height": height,
+        "tick_y": height + 12,
+        "view_height": height + 16,
+        "rows": rows,
+        "ticks": ticks,
+    }

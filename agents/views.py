@@ -84,7 +84,7 @@ def bill(request: HttpRequest, world_id: int | None = None) -> HttpResponse:
         "purposes": purposes,
         "residents": residents,
         "hourly_chart": bill_of.hourly_chart(hours, order=[p.name for p in purposes]),
-        "resident_chart": bill_of.share_chart(residents),
+        "resident_chart": bill_of.resident_chart(residents, hours),
         "prices": dict(zip(("prompt", "completion", "embedding"), bill_of.prices(), strict=True)),
     }
     return render(request, "agents/bill.html", context)

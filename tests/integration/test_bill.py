@@ -178,8 +178,14 @@ def test_staff_see_the_bill_with_its_figures_and_charts(world, residents):
     assert "plan: 600 tokens" in hourly
     legend = re.findall(r'<rect [^>]*fill="(#\w+)"/><text [^>]*>(\w+)</text>', hourly)
     assert legend == [(bill.COLOURS["reply"], "reply"), (bill.COLOURS["plan"], "plan")]
-    residents_chart = re.search(r'data-testid="bill-resident-chart">(.*?)</svg>', page, re.S)[1]
-    assert ada.name in residents_chart and bo.name in residents_chart
+    assert re.search(r'<polyline points="[\d., ]+"[^>]*data-testid="bill-cost-line"', hourly)
+    assert "highest $0.0138" in hourly
+    grid = re.search(r'data-testid="bill-resident-chart">(.*?)</svg>', page, re.S)[1]
+    rows = re.findall(r'data-testid="bill-resident-row">(.*?)</g>', grid, re.S)
+    assert len(rows) == 2
+    assert ada.name in rows[0] and bo.name in rows[1]
+    assert f"{ada.name}, {timezone.now():%H}:00: 1,200 tokens" in rows[0]  # this hour's cell
+    assert ">950</text>" in rows[1]  # the day's total
     assert 'data-testid="bill-budget-bar"' in page
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from agents import bill
 
 START = dt.datetime(2026, 6, 21, 0, tzinfo=dt.UTC)
@@ -63,12 +61,29 @@ def test_unknown_purposes_get_distinct_spare_colours():
     assert {colours["gossip"], colours["dream"]} <= set(bill.SPARE_COLOURS)
 
 
-def test_resident_bars_are_scaled_to_the_biggest_spender():
-    spends = [bill.Spend("Ada", tokens_in=1000), bill.Spend("Bo", tokens_in=250, tokens_out=250)]
-    chart = bill.share_chart(spends, width=490, row=20)
-    ada, bo = chart["bars"]
+def test_the_cost_line_has_a_point_per_hour_on_its_own_scale():
+    slots = [hour(0, reply=300), hour(1), hour(2, embed=900)]
+    slots[0].cost, slots[2].cost = 0.004, 0.001
+    chart = bill.hourly_chart(slots, width=300, height=100)
+    assert chart["peak_cost"] == 0.004
+    assert chart["cost_line"] == "50.00,0.00 150.00,100.00 250.00,75.00"
+    assert bill.hourly_chart([hour(0)])["cost_line"] == ""  # nothing spent: no line
+
+
+def test_residents_are_rows_of_hours_as_bright_as_their_tokens():
+    slots = [hour(i) for i in range(4)]
+    ada = bill.Spend("Ada", tokens_in=500, per_hour=[0, 400, 0, 100])
+    bo = bill.Spend("Bo", tokens_in=200, per_hour=[200, 0, 0, 0])
+    chart = bill.resident_chart([ada, bo], slots, width=376, row=20)
+    first, second = chart["rows"]
+    assert (first["name"], first["tokens"], first["y"]) == ("Ada", 500, 0)
+    assert (second["name"], second["y"]) == ("Bo", 20)
+    # 376 wide: 120 for names, 56 for totals, 200 for four hours of 50.
+    assert [(c["x"], c["width"], c["opacity"]) for c in first["cells"]] == [
+        (170, 49, "1.00"),  # the busiest cell of the grid
+        (270, 49, "0.36"),  # a quarter of it: dim, but seen
+    ]
+    assert [(c["x"], c["opacity"]) for c in second["cells"]] == [(120, "0.57")]
+    assert first["cells"][0]["title"] == "Ada, 01:00: 400 tokens"
+    assert [t["label"] for t in chart["ticks"]] == ["00", "03"]
     assert chart["height"] == 40
-    assert ada["width"] == 300  # 490 wide, 130 for names, 60 for the figures
-    assert bo["width"] == pytest.approx(150)
-    assert (ada["y"], bo["y"]) == (0, 20)
-    assert (bo["name"], bo["tokens"]) == ("Bo", 500)
