@@ -109,6 +109,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page follows each visitor's language (after the session, before common).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -225,9 +227,7 @@ else:
     EMAIL_BACKEND = "accounts.mail.UnsentMailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "town@localhost")
 
-LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
@@ -400,10 +400,6 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
-    "django.middleware.locale.LocaleMiddleware",
-)
 TOWN_LANGUAGE = env("TOWN_LANGUAGE", "en")  # residents' language for worlds that set none
 
 # --- Sockets ---

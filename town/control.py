@@ -71,9 +71,15 @@ def unsubscribe(handler: Handler) -> None:
 
 
 def events_message(events: list[dict], status: str | None = None, seq: int | None = None) -> dict:
-    """A `world.events` channel message carrying an `events` frame (consumers keep `status`)."""
+    """The `world.events` channel message carrying an `events` frame: the one way it is built
+    (the runner's broadcasts, the services' notices, status news). Consumers keep `status`
+    and follow who `joined` and `left`; `seq` orders an engine's own broadcasts."""
     text = json.dumps({"type": "events", "events": events}, separators=(",", ":"))
-    message = {"type": "world.events", "seq": seq, "text": text}
+    message: dict[str, Any] = {"type": "world.events", "seq": seq, "text": text}
+    joined = [e["player"]["id"] for e in events if e["kind"] == "player_joined"]
+    left = [e["player"] for e in events if e["kind"] == "player_left"]
+    if joined or left:
+        message.update(joined=joined, left=left)
     if status:
         message["status"] = status
     return message

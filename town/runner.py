@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -393,25 +392,15 @@ class WorldRunner:
         events, self.outbox = self.outbox, []
         self.seq += 1
         self.next_broadcast = time.monotonic() + BROADCAST_EVERY
-        await self.layer.group_send(world_group(self.world_id), self._events_message(events))
+        await self.layer.group_send(
+            world_group(self.world_id), control.events_message(events, seq=self.seq)
+        )
 
     def _remember_messages(self, events: list[dict]) -> None:
         for event in events:
             if event["kind"] == "message":
                 self.recent.append({k: v for k, v in event.items() if k != "kind"})
         del self.recent[:-RECENT_MESSAGES]
-
-    def _events_message(self, events: list[dict]) -> dict:
-        joined = [e["player"]["id"] for e in events if e["kind"] == "player_joined"]
-        left = [e["player"] for e in events if e["kind"] == "player_left"]
-        text = json.dumps({"type": "events", "events": events}, separators=(",", ":"))
-        return {
-            "type": "world.events",
-            "seq": self.seq,
-            "text": text,
-            "joined": joined,
-            "left": left,
-        }
 
     def public_snapshot(self) -> dict:
         """The `snapshot` frame's body for a client joining now."""
