@@ -84,7 +84,7 @@ class RoutineMind:
         here = (ctx["x"], ctx["y"])
         if area is not None and not area.contains(*here):
             x, y = area.random_tile(rng)
-            errand = _errand(activity, area.name, self.language or _language(resident))
+            errand = errand_line(activity, area.name, self.language or _language(resident))
             return [{"type": "move", "x": x, "y": y, "activity": errand}]
         roll = rng.random()
         free = [o for o in ctx.get("nearby", []) if not o["in_conversation"] and not o["cooldown"]]
@@ -117,7 +117,7 @@ class RoutineMind:
         said_goodbye = any(m["author"] == me and m["text"].startswith(goodbyes) for m in messages)
         if said_goodbye:
             return [{"type": "leave_conversation", "conversation": ctx["conversation"]}]
-        daypart = _daypart(ctx["clock"]["hour"])
+        daypart = part_of_day(ctx["clock"]["hour"])
         lang = self.language or _language(resident)
         if said == 0 and not heard_goodbye:
             options = pick(lang, "greetings", _GREETINGS)[daypart]
@@ -132,7 +132,7 @@ class RoutineMind:
         return [{"type": "say", "conversation": ctx["conversation"], "text": text}]
 
 
-def _daypart(hour: int) -> str:
+def part_of_day(hour: int) -> str:
     """Morning, afternoon, evening or night."""
     if 5 <= hour < 12:
         return "morning"
@@ -146,7 +146,7 @@ def _daypart(hour: int) -> str:
 def line_fill(ctx: dict, other: str, language: str | None) -> dict:
     """The words a template line can name: who, doing what, where, the time of day."""
     clock = ctx["clock"]
-    daypart = _daypart(clock["hour"])
+    daypart = part_of_day(clock["hour"])
     return {
         "other": other,
         "activity": ctx.get("activity") or pick(language, "out_and_about", "out and about"),
@@ -156,7 +156,7 @@ def line_fill(ctx: dict, other: str, language: str | None) -> dict:
     }
 
 
-def _errand(activity: str, area: str, language: str | None = None) -> str:
+def errand_line(activity: str, area: str, language: str | None = None) -> str:
     """Activity text while on the way somewhere."""
     heading = pick(language, "heading", "heading to the {place} ({activity})")
     return heading.format(place=place_words(area, language), activity=activity)[:120]
@@ -165,3 +165,8 @@ def _errand(activity: str, area: str, language: str | None = None) -> str:
 def _language(resident: dict) -> str:
     """The resident's language when the caller named none (pure: no database here)."""
     return resident.get("language") or "en"
+
+
+# The names agents/mind.py and agents/replies.py import today (to switch to the public ones).
+_errand = errand_line
+_daypart = part_of_day
