@@ -2,11 +2,16 @@
 
 A share of the clients are players: half walk (a move every ~3 s), half talk in pairs
 standing still (a line every ~5 s, then walk when the conversation ends); the rest are
-spectators. Reports delivery latency (send → receipt at other
-clients) p50/p99, the server's CPU and memory, and bytes per client per second, for each N,
-with ratios to the smallest N measured in the same run.
+spectators. Every socket is timed: delivery latency (a move's or line's send → its event
+at every other client) p50/p99 over all of them; bytes per client per second counted on
+the wire (what the TCP socket delivered: WebSocket framing included, the handshake not);
+the server's CPU and memory; sockets lost and events the server skipped for slow readers.
+With `--views` every page sends a `view` (a 24×16-tile screen; players around their own
+character), as the browser does; summary frames of far movement are counted apart and
+not timed (they are late on purpose, docs/protocol.md).
 
 Run: .venv/bin/python bench/fanout.py [--clients 50 200 500] [--seconds 20] [--players 40]
+     [--variants before now view] [--soak 300] [--deflate]
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
+import zlib
 from pathlib import Path
 
 import psutil
@@ -31,20 +38,32 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import TownProcess, free_port  # noqa: E402
 from tests.netclient import NetSocket, make_sessions  # noqa: E402
 
-MEASURING_SPECTATORS = 40  # spectators that parse frames (the rest only count bytes)
+VIEW_W, VIEW_H = 24, 16  # tiles on a spectator's screen (a laptop at zoom 2, a phone at 1)
+MAP_W, MAP_H = 64, 48
 
 
 class Run:
     def __init__(self) -> None:
         self.sent: dict[tuple[str, str], float] = {}  # (kind, player) -> last send time
-        self.latencies: list[float] = []
+        self.latencies: list[tuple[float, float]] = []  # (receipt time, ms)
         self.errors: list[str] = []
+        self.summaries = 0  # frames of far movement (not timed)
+        self.asked: dict[tuple[str, str], float] = {}  # (player, frame id) -> send time
+        self.acks: list[float] = []  # ms from an input's send to its ack (engine + write)
+        self.samples: list[bytes] = []  # one socket's frames, for the deflate estimate
 
-    def observe(self, frame: dict, now: float) -> None:
+    def observe(self, frame: dict, now: float, me: str | None) -> None:
+        if frame.get("type") == "ack" and me is not None:
+            sent = self.asked.pop((me, frame.get("id")), None)
+            if sent is not None:
+                self.acks.append((now - sent) * 1000)
         if frame.get("type") == "error":
             self.errors.append(frame.get("code", "?"))
             if os.environ.get("BENCH_DEBUG"):
                 print("error", frame, file=sys.stderr)
+        if frame.get("summary"):
+            self.summaries += 1
+            return
         for event in frame.get("events", ()):
             if event["kind"] == "move":
                 key = ("move", event["player"])
@@ -54,25 +73,33 @@ class Run:
                 continue
             sent = self.sent.get(key)
             if sent is not None:
-                self.latencies.append((now - sent) * 1000)
+                self.latencies.append((now, (now - sent) * 1000))
 
 
-async def listen(sock: NetSocket, run: Run, parse: bool, stop: asyncio.Event) -> None:
-    """Count (and for a sample, parse) every frame until the socket is closed."""
-    with contextlib.suppress(Exception):
+async def listen(sock: NetSocket, run: Run, stop: asyncio.Event, sample: bool) -> None:
+    """Parse and time every frame until the socket is closed; a loss counts as a drop."""
+    sample_from = time.monotonic() + 2  # frames queued before the run are read first
+    try:
         async for raw in sock.ws:  # no per-frame timer task: the generator must stay cheap
             sock.bytes_in += len(raw)
-            if parse and not stop.is_set():
-                frame = json.loads(raw)
-                run.observe(frame, time.monotonic())
-                for event in frame.get("events", ()):
-                    if event["kind"] == "conversation_ended" and event["conversation"] == getattr(
-                        sock, "conversation", None
-                    ):
-                        sock.conversation = None  # back to walking
+            if stop.is_set():
+                continue
+            frame = json.loads(raw)
+            run.observe(frame, time.monotonic(), getattr(sock, "me", None))
+            if sample and time.monotonic() >= sample_from:
+                run.samples.append(raw.encode() if isinstance(raw, str) else raw)
+            for event in frame.get("events", ()):
+                if event["kind"] == "conversation_ended" and event["conversation"] == getattr(
+                    sock, "conversation", None
+                ):
+                    sock.conversation = None  # back to walking
+    except Exception:
+        pass
+    if not stop.is_set():
+        sock.lost = True
 
 
-async def player_loop(sock: NetSocket, me: str, partner_first: bool, run: Run, stop) -> None:
+async def player_loop(sock: NetSocket, me: str, run: Run, stop) -> None:
     rng = random.Random(me)
     n = 0
     next_move = time.monotonic() + rng.uniform(0, 3)
@@ -82,27 +109,61 @@ async def player_loop(sock: NetSocket, me: str, partner_first: bool, run: Run, s
         if now >= next_move and not sock.conversation:  # talkers stand still; walkers walk
             n += 1
             x, y = sock.home[0] + rng.randint(-4, 4), sock.home[1] + rng.randint(-4, 4)
-            run.sent[("move", me)] = time.monotonic()
+            run.sent[("move", me)] = run.asked[(me, f"m{n}")] = time.monotonic()
             await sock.send(type="move", id=f"m{n}", x=max(1, x), y=max(1, y))
             next_move = now + rng.uniform(2.5, 3.5)
         if now >= next_say and sock.conversation:
             n += 1
-            run.sent[("say", me)] = time.monotonic()
+            run.sent[("say", me)] = run.asked[(me, f"s{n}")] = time.monotonic()
             await sock.send(type="say", id=f"s{n}", conversation=sock.conversation, text=f"hi {n}")
             next_say = now + rng.uniform(4.5, 5.5)
         await asyncio.sleep(0.1)
 
 
+def view_around(x: int, y: int) -> dict:
+    x0 = min(max(0, x - VIEW_W // 2), MAP_W - VIEW_W)
+    y0 = min(max(0, y - VIEW_H // 2), MAP_H - VIEW_H)
+    return {"x0": x0, "y0": y0, "x1": x0 + VIEW_W - 1, "y1": y0 + VIEW_H - 1}
+
+
+def slow_client_totals(url: str) -> dict[str, float]:
+    """The server's slow-client counters (/metrics, local scrape), {} if unavailable."""
+    out: dict[str, float] = {}
+    try:
+        with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith("town_slow_clients_total{"):
+                    what = line.split('what="')[1].split('"')[0]
+                    out[what] = out.get(what, 0) + float(line.rsplit(" ", 1)[1])
+    except Exception:
+        return {}
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(len(values) * q))]
+
+
 async def measure(
-    urls: list[str], sessions: list[str], clients: int, seconds: float, pids: list[int]
+    urls: list[str],
+    sessions: list[str],
+    clients: int,
+    seconds: float,
+    pids: list[int],
+    views: bool = False,
+    window: float | None = None,
 ) -> dict:
     """One run: `clients` sockets spread over the web processes at `urls`; CPU and memory
-    of the server processes `pids`."""
+    of the server processes `pids`. `window`: also report p99 and RSS every so many s."""
     run = Run()
     stop = asyncio.Event()
     players = sessions[: min(len(sessions), clients)]
     socks: list[NetSocket] = []
     sem = asyncio.Semaphore(10)
+    rng = random.Random(clients)
 
     spread = iter(range(10**9))
 
@@ -110,6 +171,7 @@ async def measure(
         async with sem:
             sock = NetSocket(urls[next(spread) % len(urls)], session)
             await sock.open()
+            sock.lost = False
             return sock
 
     t0 = time.monotonic()
@@ -118,7 +180,7 @@ async def measure(
     connect_s = time.monotonic() - t0
     # Players join (or are already in), then pair up to talk.
     for n, sock in enumerate(socks[: len(players)]):
-        await sock.send(type="join", id="join", name=f"P{n}", character="kit")
+        await sock.send(type="join", id="join", name=f"P{n} of {clients}", character="kit")
         ack = await sock.ack("join", timeout=30)
         sock.me = ack.get("player") or sock.items[0]["you"]["player"]
     snap_sock = NetSocket(urls[0])
@@ -128,6 +190,13 @@ async def measure(
     for sock in socks[: len(players)]:
         sock.home = where.get(sock.me, (32, 24))
         sock.conversation = None
+    if views:
+        for n, sock in enumerate(socks):
+            if n < len(players):
+                corners = view_around(*sock.home)
+            else:
+                corners = view_around(rng.randrange(MAP_W), rng.randrange(MAP_H))
+            await sock.send(type="view", **corners)
     # Half the players talk in pairs (standing still, a line every ~5 s), half walk.
     talkers = socks[: len(players) // 2]
     pairs = list(zip(talkers[0::2], talkers[1::2], strict=False))
@@ -159,26 +228,56 @@ async def measure(
                 )
                 a.conversation = b.conversation = cid
     procs = [psutil.Process(pid) for pid in pids]
+    slow0 = slow_client_totals(urls[0])
     cpu0 = [p.cpu_times() for p in procs]
     me = psutil.Process()
     gen0 = me.cpu_times()
     for s in socks:
-        s.bytes_in = 0
+        s.bytes_in = s.wire_in = 0
     listeners = [
-        asyncio.ensure_future(listen(s, run, i < len(players) + MEASURING_SPECTATORS, stop))
+        asyncio.ensure_future(listen(s, run, stop, sample=(i == len(socks) - 1)))
         for i, s in enumerate(socks)
     ]
     walkers = [
-        asyncio.ensure_future(player_loop(s, s.me, True, run, stop)) for s in socks[: len(players)]
+        asyncio.ensure_future(player_loop(s, s.me, run, stop)) for s in socks[: len(players)]
     ]
     wall0 = time.monotonic()
-    await asyncio.sleep(seconds)
+    rss_start = sum(p.memory_info().rss for p in procs)
+    windows: list[dict] = []
+    if window:
+        while time.monotonic() - wall0 < seconds - 1e-3:
+            w0 = time.monotonic()
+            await asyncio.sleep(min(window, seconds - (w0 - wall0)))
+            lat = [ms for at, ms in run.latencies if at >= w0]
+            rss = sum(p.memory_info().rss for p in procs)
+            windows.append(
+                {
+                    "end_s": time.monotonic() - wall0,
+                    "p50_ms": percentile(lat, 0.5),
+                    "p99_ms": percentile(lat, 0.99),
+                    "deliveries": len(lat),
+                    "rss_mb": rss / 2**20,
+                    "lost": sum(1 for s in socks if s.lost),
+                }
+            )
+            print(
+                f"  t={windows[-1]['end_s']:5.0f} s  p50 {windows[-1]['p50_ms']:6.1f}  "
+                f"p99 {windows[-1]['p99_ms']:6.1f} ms  deliveries {len(lat):7d}  "
+                f"rss {rss / 2**20:6.0f} MB  lost {windows[-1]['lost']}",
+                flush=True,
+            )
+    else:
+        await asyncio.sleep(seconds)
     stop.set()
     elapsed = time.monotonic() - wall0
     cpu1 = [p.cpu_times() for p in procs]
     gen1 = me.cpu_times()
     rss = [p.memory_info().rss for p in procs]
+    lost = sum(1 for s in socks if s.lost)
+    wire = [s.wire_in for s in socks]
+    text = [s.bytes_in for s in socks]
     await asyncio.gather(*walkers, return_exceptions=True)
+    slow1 = slow_client_totals(urls[0])
     for s in socks:
         await s.close()  # ends the listeners' loops
     await asyncio.gather(*listeners, return_exceptions=True)
@@ -186,72 +285,169 @@ async def measure(
         100 * ((b.user + b.system) - (a.user + a.system)) / elapsed
         for a, b in zip(cpu0, cpu1, strict=True)
     ]
-    lat = sorted(run.latencies) or [float("nan")]
+    lat = sorted(ms for _, ms in run.latencies)
+    spectators = wire[len(players) :] or wire
     return {
         "clients": clients,
         "players": len(players),
         "connect_s": connect_s,
-        "p50_ms": statistics.median(lat),
-        "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))],
-        "deliveries": len(run.latencies),
+        "p50_ms": percentile(lat, 0.5),
+        "p99_ms": percentile(lat, 0.99),
+        "max_ms": lat[-1] if lat else float("nan"),
+        "deliveries": len(lat),
+        "ack_p50_ms": percentile(run.acks, 0.5),
+        "ack_p99_ms": percentile(run.acks, 0.99),
+        "summaries": run.summaries,
         "server_cpu_pct": sum(cpu),
         "server_rss_mb": sum(rss) / 2**20,
+        "rss_growth_pct": 100 * (sum(rss) - rss_start) / rss_start,
         # The load generator shares the machine: past ~100 % it, not the server, adds delay.
         "generator_cpu_pct": 100
         * ((gen1.user + gen1.system) - (gen0.user + gen0.system))
         / elapsed,
         "per_process": [(round(c), round(r / 2**20)) for c, r in zip(cpu, rss, strict=True)],
-        "bytes_per_client_s": statistics.mean(s.bytes_in for s in socks) / elapsed,
+        "wire_per_client_s": statistics.mean(wire) / elapsed,
+        "wire_per_spectator_s": statistics.mean(spectators) / elapsed,
+        "text_per_client_s": statistics.mean(text) / elapsed,
         "errors": len(run.errors),
         "error_codes": sorted(set(run.errors)),
+        "lost": lost,
+        "skipped_slow": (slow1.get("events_skipped", 0) - slow0.get("events_skipped", 0))
+        if slow0 and slow1
+        else float("nan"),
+        "windows": windows,
+        "samples": run.samples,
+        "frames_per_client_s": len(run.samples) / elapsed,
     }
 
 
-# The bench opens hundreds of sockets from one address: lift the per-address cap.
-BENCH_ENV = {"TOWN_MAX_HUMANS": "1000", "DEBUG": "true", "TOWN_MAX_CONNECTIONS_PER_IP": "100000"}
+def deflate_cost(frames: list[bytes], frames_per_s: float, sockets: int) -> str:
+    """permessage-deflate for these frames, as autobahn would run it for one socket each."""
+    if not frames:
+        return "deflate: no frames sampled"
+    out = []
+    # (name, context takeover, window bits, memory level): zlib keeps about
+    # 2**(bits+2) + 2**(level+9) bytes per socket with context takeover (256 KiB at 15/8).
+    settings = (
+        ("context takeover, 15 bits", True, 15, 8),
+        ("context takeover, 11 bits, mem 4 (16 KiB/socket)", True, 11, 4),
+        ("no context takeover", False, 15, 8),
+    )
+    for name, takeover, bits, level in settings:
+        raw = packed = 0
+        started = time.process_time()
+        comp = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits, level)
+        for frame in frames:
+            if not takeover:
+                comp = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits, level)
+            data = comp.compress(frame) + comp.flush(zlib.Z_SYNC_FLUSH)
+            raw += len(frame)
+            packed += len(data) - 4  # the sync flush's tail is not sent
+        per_frame = (time.process_time() - started) / len(frames)
+        cores = per_frame * frames_per_s * sockets
+        out.append(
+            f"{name}: {packed / raw:.0%} of the bytes, {per_frame * 1e6:.0f} µs per frame per "
+            f"socket = {cores:.2f} of a core for {sockets} sockets at {frames_per_s:.1f} frames/s"
+        )
+    return "deflate (measured on one socket's frames):\n  " + "\n  ".join(out)
+
+
+def bytes_by_kind(frames: list[bytes]) -> str:
+    """Where one socket's bytes go: each event kind's share of the text, frame overhead apart."""
+    kinds: dict[str, int] = {}
+    total = 0
+    for raw in frames:
+        total += len(raw)
+        frame = json.loads(raw)
+        for event in frame.get("events", ()):
+            size = len(json.dumps(event, separators=(",", ":")))
+            kinds[event["kind"]] = kinds.get(event["kind"], 0) + size
+    if not total:
+        return "bytes by kind: no frames sampled"
+    rest = total - sum(kinds.values())
+    parts = [*sorted(kinds.items(), key=lambda kv: -kv[1]), ("(frame)", rest)]
+    return "bytes by kind: " + ", ".join(f"{k} {v / total:.0%}" for k, v in parts)
+
+
+# The bench opens hundreds of sockets from one address: lift the per-address cap. DEBUG is
+# off, as in production (DEBUG on keeps every query and slows the web role down).
+BENCH_ENV = {
+    "TOWN_MAX_HUMANS": "1000",
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "false",
+    "TOWN_MAX_CONNECTIONS_PER_IP": "100000",
+}
+# What each variant changes: `before` is this server as it was (the engine holds events
+# 100 ms, pages send no view); `now` sends at once; `view` also sends views.
+VARIANTS = {
+    "before": ({"TOWN_BROADCAST_MS": "100"}, False),
+    "now": ({"TOWN_BROADCAST_MS": "0"}, False),
+    "view": ({"TOWN_BROADCAST_MS": "0"}, True),
+}
 
 
 def print_header() -> None:
     print(
-        f"{'clients':>7} {'players':>7} {'p50 ms':>8} {'p99 ms':>8} {'deliv':>7} "
-        f"{'cpu %':>6} {'gen %':>6} {'rss MB':>7} {'B/cl/s':>8} {'errors':>6}  ratio p99 / cpu"
+        f"{'variant':>7} {'clients':>7} {'players':>7} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
+        f"{'deliv':>7} {'ack50':>6} {'ack99':>6} {'cpu %':>6} {'gen %':>6} {'rss MB':>7} {'wire B/cl/s':>11} "
+        f"{'spect.':>7} {'err':>4} {'lost':>4} {'skip':>4}  ratio p99 / cpu / bytes"
     )
 
 
-def print_row(r: dict, base: dict) -> None:
+def print_row(r: dict, base: dict, variant: str = "") -> None:
     print(
-        f"{r['clients']:>7} {r['players']:>7} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
-        f"{r['deliveries']:>7} {r['server_cpu_pct']:>6.1f} {r['generator_cpu_pct']:>6.1f} "
-        f"{r['server_rss_mb']:>7.0f} "
-        f"{r['bytes_per_client_s']:>8.0f} {r['errors']:>6}  "
+        f"{variant:>7} {r['clients']:>7} {r['players']:>7} {r['p50_ms']:>7.1f} "
+        f"{r['p99_ms']:>7.1f} {r['max_ms']:>7.0f} {r['deliveries']:>7} "
+        f"{r['ack_p50_ms']:>6.0f} {r['ack_p99_ms']:>6.0f} "
+        f"{r['server_cpu_pct']:>6.1f} {r['generator_cpu_pct']:>6.1f} {r['server_rss_mb']:>7.0f} "
+        f"{r['wire_per_client_s']:>11.0f} {r['wire_per_spectator_s']:>7.0f} {r['errors']:>4} "
+        f"{r['lost']:>4} {r['skipped_slow']:>4.0f}  "
         f"{r['p99_ms'] / base['p99_ms']:.2f}x / {r['server_cpu_pct'] / base['server_cpu_pct']:.2f}x"
-        + (f"  codes={r['error_codes']}" if r["errors"] else "")
+        f" / {r['wire_per_client_s'] / base['wire_per_client_s']:.2f}x"
+        + (f"  codes={r['error_codes']}" if r["errors"] else ""),
+        flush=True,
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[50, 200, 500])
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--players", type=int, default=40)
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["view"])
+    parser.add_argument("--soak", type=float, help="one long run of this many seconds")
+    parser.add_argument("--deflate", action="store_true", help="estimate permessage-deflate")
     args = parser.parse_args()
-    var = Path(tempfile.mkdtemp(prefix="fanout-"))
-    town = TownProcess(var, free_port(), BENCH_ENV)
-    town.start()
-    try:
-        town.wait_ready()
-        print(f"server pid {town.proc.pid}, {os.cpu_count()} cores, {args.seconds:.0f} s per run")
-        print_header()
-        base = None
-        for n in args.clients:
-            # Fresh people for every run, so no run inherits another's conversations.
-            names = [f"bench{n}-{i}" for i in range(args.players)]
-            sessions = list(make_sessions(town.env, names).values())
-            r = asyncio.run(measure([town.url], sessions, n, args.seconds, [town.proc.pid]))
-            base = base or r
-            print_row(r, base)
-    finally:
-        town.stop()
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()}, {args.seconds:.0f} s per run")
+    print_header()
+    base = None
+    for variant in args.variants:
+        env, views = VARIANTS[variant]
+        var = Path(tempfile.mkdtemp(prefix="fanout-"))
+        town = TownProcess(var, free_port(), {**BENCH_ENV, **env})
+        town.start()
+        try:
+            town.wait_ready()
+            for n in args.clients:
+                # Fresh people for every run, so no run inherits another's conversations.
+                names = [f"bench{n}-{i}" for i in range(args.players)]
+                sessions = list(make_sessions(town.env, names).values())
+                seconds = args.soak or args.seconds
+                window = 30 if args.soak else None
+                r = asyncio.run(
+                    measure([town.url], sessions, n, seconds, [town.proc.pid], views, window)
+                )
+                base = base or r
+                print_row(r, base, variant)
+                if args.soak:
+                    print(f"  rss growth over the soak: {r['rss_growth_pct']:+.1f} %")
+                print(bytes_by_kind(r["samples"]))
+                if args.deflate:
+                    print(deflate_cost(r["samples"], r["frames_per_client_s"], n))
+        finally:
+            town.stop()
 
 
 if __name__ == "__main__":

@@ -63,7 +63,8 @@ class NetSocket(Inbox):
         self.origin = base_url
         self.session = session
         super().__init__()
-        self.bytes_in = 0
+        self.bytes_in = 0  # text received, in characters (what the page parses)
+        self.wire_in = 0  # bytes read from the TCP socket after the handshake (framing included)
 
     async def open(self) -> tuple[dict, dict]:
         headers = {"Cookie": f"sessionid={self.session}"} if self.session else {}
@@ -75,6 +76,14 @@ class NetSocket(Inbox):
             max_queue=None,
             ping_interval=None,
         )
+        # Count what comes off the socket: every WebSocket frame with its header, as sent.
+        received = self.ws.data_received
+
+        def count(data: bytes) -> None:
+            self.wire_in += len(data)
+            received(data)
+
+        self.ws.data_received = count
         hello = await self.until(lambda f: f.get("type") == "hello")
         snapshot = await self.until(lambda f: f.get("type") == "snapshot")
         return hello, snapshot

@@ -22,14 +22,18 @@ function roundRect(ctx, x, y, w, h, r) {
 }
 
 export const TAG_H = 16;
+const NOTE_FONT = 'italic 9px ui-rounded, "Nunito", "Trebuchet MS", system-ui, sans-serif';
+const NOTE_GAP = 5;
 
-export function tagWidth(ctx, text) {
-  return Math.ceil(measure(ctx, TAG_FONT, text)) + 10;
+/** Width of a name tag; `note` is a small muted remark after the name ("offline"). */
+export function tagWidth(ctx, text, note = '') {
+  const extra = note ? NOTE_GAP + measure(ctx, NOTE_FONT, note) : 0;
+  return Math.ceil(measure(ctx, TAG_FONT, text) + extra) + 10;
 }
 
 /** Name tag centred at (cx, bottom) in screen space. */
-export function nameTag(ctx, cx, bottom, text, { human, mine, selected }) {
-  const w = tagWidth(ctx, text);
+export function nameTag(ctx, cx, bottom, text, { human, mine, selected, note = '' }) {
+  const w = tagWidth(ctx, text, note);
   const h = TAG_H;
   const x = Math.round(cx - w / 2);
   const y = Math.round(bottom - h);
@@ -44,7 +48,17 @@ export function nameTag(ctx, cx, bottom, text, { human, mine, selected }) {
   ctx.textAlign = 'center';
   ctx.textBaseline = 'middle';
   ctx.fillStyle = mine || selected ? '#1d1626' : '#f4e9d8';
-  ctx.fillText(text, Math.round(cx + (human && !mine ? 2 : 0)), y + h / 2 + 0.5);
+  if (!note) {
+    ctx.fillText(text, Math.round(cx + (human && !mine ? 2 : 0)), y + h / 2 + 0.5);
+    return;
+  }
+  // Name, then the note in small muted italics, both inside the tag.
+  const nameW = measure(ctx, TAG_FONT, text);
+  ctx.textAlign = 'left';
+  ctx.fillText(text, x + 5, y + h / 2 + 0.5);
+  ctx.font = NOTE_FONT;
+  ctx.fillStyle = mine || selected ? 'rgba(29,22,38,0.7)' : 'rgba(244,233,216,0.72)';
+  ctx.fillText(note, x + 5 + nameW + NOTE_GAP, y + h / 2 + 1);
 }
 
 function wrap(ctx, text, maxWidth, maxLines) {

@@ -112,7 +112,7 @@ function boot() {
         if (f.map && !mapUrl) useMap(f.map);
         break;
       case 'events':
-        store.applyEvents(f.events);
+        store.applyEvents(f.events, { summary: !!f.summary });
         break;
       case 'ack':
         store.applyAck(f);
@@ -124,6 +124,17 @@ function boot() {
         break;
     }
   });
+  // Tell the server what the camera shows (at most twice a second, and only on a change).
+  const VIEW_EVERY_MS = 500;
+  setInterval(() => {
+    if (!camera.mapW || !net.isOpen) return;
+    const half = { w: camera.viewW / 2 / camera.zoom, h: camera.viewH / 2 / camera.zoom };
+    const tile = (px) => Math.min(4096, Math.max(0, Math.floor(px / 32)));
+    net.setView({
+      x0: tile(camera.x - half.w), y0: tile(camera.y - half.h),
+      x1: tile(camera.x + half.w), y1: tile(camera.y + half.h),
+    });
+  }, VIEW_EVERY_MS);
   net.on('status', (s) => {
     if (s.state === 'open') banners.clear('reconnecting');
     else banners.set('reconnecting', fmt(gettext('Reconnecting… attempt %(attempt)s'), { attempt: s.attempt }), { tone: 'warn' });

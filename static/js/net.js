@@ -31,6 +31,7 @@ export class Connection extends Emitter {
     this.state = 'idle';
     this._heartbeat = null;
     this._retry = null;
+    this.view = null; // the tiles on screen, told to the server (docs/protocol.md, `view`)
   }
 
   start() {
@@ -57,6 +58,17 @@ export class Connection extends Emitter {
     return id;
   }
 
+  /**
+   * Tell the server which tiles are on screen ({x0, y0, x1, y1}); it then sends movement far
+   * outside them only as a summary every few seconds. Needs no answer; resent on reconnect.
+   */
+  setView(rect) {
+    const v = this.view;
+    if (v && v.x0 === rect.x0 && v.y0 === rect.y0 && v.x1 === rect.x1 && v.y1 === rect.y1) return;
+    this.view = { ...rect };
+    this.#write({ type: 'view', ...this.view });
+  }
+
   heartbeat() {
     if (!document.hidden) this.#write({ type: 'heartbeat' });
   }
@@ -79,6 +91,7 @@ export class Connection extends Emitter {
       this.state = 'open';
       this.emit('status', { state: 'open' });
       this.#write({ type: 'heartbeat' });
+      if (this.view) this.#write({ type: 'view', ...this.view });
       for (const frame of this.pending.values()) this.#write(frame);
       clearInterval(this._heartbeat);
       this._heartbeat = setInterval(() => this.heartbeat(), HEARTBEAT_MS);

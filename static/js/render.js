@@ -1,5 +1,6 @@
 // The canvas: pre-rendered map layers, characters, name tags, bubbles, path preview and night tint.
 import { positionAt } from './path.js';
+import { gettext } from './i18n.js';
 import {
   nameTag, tagWidth, TAG_H, bubbleLayout, speechBubble, typingBubble, TYPING_W, TYPING_H, tintFor, areaLabel,
 } from './draw.js';
@@ -271,15 +272,19 @@ export class Renderer {
       const top = this.camera.worldToScreen(d.px + T / 2, d.py);
       const cx = Math.round(top.x);
       const text = d.p.name || '…';
-      const bottom = place(cx, Math.round(top.y) - 1, tagWidth(ctx, text), TAG_H);
-      heads.set(d.p.id, { cx, bottom, text });
+      // A resident thinking with the offline mind while the town has its model: say so,
+      // quietly (when the whole town is offline a banner says it once instead).
+      const note = store.mind !== 'offline' && store.thinksOffline(d.p.id) ? gettext('offline') : '';
+      const bottom = place(cx, Math.round(top.y) - 1, tagWidth(ctx, text, note), TAG_H);
+      heads.set(d.p.id, { cx, bottom, text, note });
     }
     for (const d of drawn) {
-      const { cx, bottom, text } = heads.get(d.p.id);
+      const { cx, bottom, text, note } = heads.get(d.p.id);
       nameTag(ctx, cx, bottom, text, {
         human: d.p.kind === 'human',
         mine: d.p.id === me,
         selected: d.p.id === this.selected || d.p.id === this.hover,
+        note,
       });
     }
     for (const d of order) {

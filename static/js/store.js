@@ -30,6 +30,14 @@ export class Store extends Emitter {
     this.typing = new Map(); // player id -> {conversation, at}
     this.synced = false;
     this.pendingJoinName = null;
+    // Residents thinking with the offline mind right now (snapshot `minds_offline`, the
+    // `mind` event's `offline`; absent means none).
+    this.mindsOffline = new Set();
+  }
+
+  /** Whether a resident is thinking offline while the town otherwise uses its model. */
+  thinksOffline(id) {
+    return this.mindsOffline.has(id);
   }
 
   get me() {
@@ -92,6 +100,7 @@ export class Store extends Emitter {
     this.messages = new Map();
     for (const m of msg.messages || []) this.#addMessage(m, false);
     this.typing.clear();
+    this.mindsOffline = new Set(Array.isArray(msg.minds_offline) ? msg.minds_offline : []);
     this.synced = true;
     if (this.you.player != null && !this.players.has(this.you.player)) this.#setMe(null);
     if (this.you.player == null) this.#claimMine();
@@ -102,10 +111,14 @@ export class Store extends Emitter {
     for (const c of this.conversations.values()) this.#maybeInvited(c);
   }
 
-  applyEvents(events) {
+  /**
+   * Apply an `events` frame's events. A `summary` frame (far movement the server held back
+   * for our viewport) is older news: it places characters but does not set the clock.
+   */
+  applyEvents(events, { summary = false } = {}) {
     for (const ev of events || []) {
       try {
-        this.#apply(ev);
+        this.#apply(ev, summary);
       } catch (err) {
         console.error('[town] could not apply event', ev, err);
       }
@@ -126,8 +139,8 @@ export class Store extends Emitter {
 
   // ---- internals ----------------------------------------------------------
 
-  #apply(ev) {
-    this.time.observe(ev.t);
+  #apply(ev, summary = false) {
+    if (!summary) this.time.observe(ev.t);
     switch (ev.kind) {
       case 'player_joined': {
         const p = { ...ev.player };
@@ -251,7 +264,9 @@ export class Store extends Emitter {
         break;
       case 'mind': {
         this.mind = ev.mode ?? null;
+        this.mindsOffline = new Set(Array.isArray(ev.offline) ? ev.offline : []);
         this.emit('mind', this.mind);
+        this.emit('roster');
         break;
       }
       default:

@@ -72,6 +72,7 @@ export class Card {
       kind: h('span', { class: `card__kind card__kind--${p.guest === 'agent' ? 'guest-agent' : p.kind}`, testid: 'card-kind' }, p.guest === 'agent' ? gettext('Guest agent') : p.kind === 'agent' ? gettext('Resident') : gettext('Visitor')),
       close: h('button', { type: 'button', class: 'icon-btn icon-btn--small card__close', 'aria-label': gettext('Close card'), testid: 'card-close', onclick: () => this.close() }, '×'),
       now: h('p', { class: 'card__now' }),
+      mind: h('p', { class: 'card__mind', testid: 'card-mind', hidden: true }, gettext('Thinking offline right now: simple rules, no language model.')),
       identity: h('p', { class: 'card__identity' }, gettext('Getting to know them…')),
       action: h('div', { class: 'card__actions' }),
       interview: this.#interviewBox(p),
@@ -79,15 +80,18 @@ export class Card {
       recent: h('div', { class: 'card__recent' }),
     };
     this.parts = parts;
-    this.root.replaceChildren(
+    // `interview` is null for everyone but staff: leave it out (a null child shows as "null").
+    const children = [
       h('header', { class: 'card__head' }, spriteThumb(this.sprites, p.character, 48), h('div', { class: 'card__title' }, parts.name, parts.kind), parts.close),
       parts.now,
+      parts.mind,
       parts.identity,
       parts.action,
       parts.interview,
       parts.relations,
       parts.recent,
-    );
+    ];
+    this.root.replaceChildren(...children.filter((child) => child != null));
   }
 
   async #fetch(id) {
@@ -283,6 +287,7 @@ export class Card {
       : p.activity || gettext('Taking a stroll');
     const now = fmt(gettext('Now: %(activity)s'), { activity: doing });
     if (this.parts.now.textContent !== now) this.parts.now.textContent = now;
+    this.parts.mind.hidden = !this.store.thinksOffline(p.id);
     this.#renderAction(p);
   }
 
