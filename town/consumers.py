@@ -14,6 +14,7 @@ import logging
 import time
 
 from autobahn.exception import Disconnected
+from autobahn.websocket.protocol import WebSocketProtocol
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -28,7 +29,7 @@ from town.protocol import PLAYER_TYPES, STAFF_TYPES, ProtocolError, parse_frame
 from town.ratelimit import TokenBucket
 from town.rejoin import layer_back
 from town.text import BadText, clean_name
-from town.viewport import FAR_EVERY, Interest, View, encode
+from town.viewport import FAR_EVERY, Interest, View, encode, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -376,12 +377,16 @@ class WorldConsumer(AsyncWebsocketConsumer):
             self.hub.later(self)
             return
         if chosen is None:
-            payload = message["payload"]  # encoded once for every socket of the process
-        else:
-            payload = message["encoded"].get(chosen)
-            if payload is None:
-                payload = message["encoded"][chosen] = encode([events[i] for i in chosen])
-        await self._write(payload)
+            # Encoded and framed once for every socket of the process.
+            await self._write(message["payload"], message["frame"])
+            return
+        payload = message["encoded"].get(chosen)
+        if payload is None:
+            payload = message["encoded"][chosen] = encode([events[i] for i in chosen])
+        frame = message["framed"].get(chosen)
+        if frame is None and self.direct is not None:
+            frame = message["framed"][chosen] = text_frame(payload)
+        await self._write(payload, frame)
 
     def _unseen(self, message: dict) -> tuple | None:
         """Indices of the broadcast's events this socket's snapshot did not hold (None: all)."""
@@ -422,15 +427,30 @@ class WorldConsumer(AsyncWebsocketConsumer):
             await self._write(encode(self.interest.take_far(), summary=True))
         return not self.interest.far
 
-    async def _write(self, payload: bytes) -> None:
-        """An `events` frame, straight to daphne's WebSocket when we have it."""
-        if self.direct is None:
+    async def _write(self, payload: bytes, frame: bytes | None = None) -> None:
+        """An `events` frame, straight to daphne's WebSocket when we have it.
+
+        `frame`: the same payload already framed (town/viewport.text_frame). Without
+        permessage-deflate every socket gets the same bytes, so they go straight to the
+        connection: no framing, checks or logging per socket (autobahn's sendMessage).
+        """
+        direct = self.direct
+        if direct is None:
             await self.send(text_data=payload.decode())
             return
-        # Bytes to the WebSocket itself instead of through the ASGI send chain, which
-        # re-encoded the text and ran four coroutines per socket and event.
         try:
-            self.direct.sendMessage(payload, False)
+            if (
+                frame is not None
+                and direct._perMessageCompress is None
+                and direct.state == WebSocketProtocol.STATE_OPEN
+                and not direct.send_queue
+            ):
+                direct.transport.write(frame)
+            else:
+                # Through autobahn (it compresses, or the socket is closing): bytes to
+                # the WebSocket itself rather than the ASGI send chain, which re-encoded
+                # the text and ran four coroutines per socket and event.
+                direct.sendMessage(payload, False)
         except Exception:  # closing: daphne's disconnect follows
             log.debug("broadcast to a closing socket dropped", exc_info=True)
 

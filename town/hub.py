@@ -19,7 +19,7 @@ from typing import Protocol
 from town import metrics
 from town.groups import world_group
 from town.rejoin import rejoin
-from town.viewport import placed
+from town.viewport import placed, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,8 @@ def merge(run: list[dict]) -> dict:
 
     `parts` keeps each original's seq and event count, for a socket whose snapshot
     already holds the first ones; `moves` says where each movement event goes (for
-    sockets that sent a `view`); `encoded` caches the frames of subsets of the events.
+    sockets that sent a `view`); `encoded` caches the payloads of subsets of the events
+    (and `framed` their WebSocket frames).
     """
     events: list[dict] = []
     parts: list[tuple[int | None, int]] = []
@@ -193,10 +194,12 @@ def merge(run: list[dict]) -> dict:
         **last,
         "text": text,
         "payload": text.encode(),
+        "frame": text_frame(text.encode()),
         "events": events,
         "parts": parts,
         "moves": placed(events),
         "encoded": {},
+        "framed": {},
         "joined": [p for m in run for p in m.get("joined", ())],
         "left": [p for m in run for p in m.get("left", ())],
     }

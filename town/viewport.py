@@ -54,6 +54,22 @@ def placed(events: list[dict]) -> list[Placed]:
     return out
 
 
+def text_frame(payload: bytes) -> bytes:
+    """`payload` as one server-to-client WebSocket text frame (RFC 6455: final, unmasked).
+
+    Unmasked frames are the same bytes for every socket, so a broadcast is framed once per
+    process too (town/consumers.py writes them straight to each connection).
+    """
+    n = len(payload)
+    if n < 126:
+        head = bytes((0x81, n))
+    elif n < 1 << 16:
+        head = bytes((0x81, 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x81, 127)) + n.to_bytes(8, "big")
+    return head + payload
+
+
 def encode(events: list[dict], summary: bool = False) -> bytes:
     """An `events` frame, as the engine writes it."""
     frame: dict = {"type": "events", "events": events}
