@@ -9,7 +9,7 @@ from tests.inbox import wait_for
 from town.groups import world_group
 from town.hub import coalesce, hub_for
 from town.layers import TownInMemoryChannelLayer
-from town.viewport import Interest, View, placed
+from town.viewport import Interest, View, placed, text_frame
 
 
 def test_group_send_reaches_every_member_with_its_own_copy():
@@ -150,3 +150,12 @@ def test_interest_holds_far_moves_and_keeps_the_latest_per_character():
     assert interest.far == {}
     # A page without a view gets everything.
     assert Interest().choose(batch, placed(batch), None) is None
+
+
+def test_a_broadcast_frame_is_the_websocket_frame_every_socket_would_get():
+    from websockets.frames import Frame, Opcode
+
+    for size in (0, 125, 126, 65535, 65536):
+        payload = b"x" * size
+        expected = Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=())
+        assert text_frame(payload) == expected
