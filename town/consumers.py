@@ -38,9 +38,6 @@ GARBAGE_LIMIT = 20  # refused frames within GARBAGE_WINDOW before the socket is 
 GARBAGE_WINDOW = 10.0
 POLICY_CLOSE = 4008
 HEARTBEAT_WRITE_EVERY = 30.0
-# Events held for a socket whose last frame is still unsent: past this many the socket
-# gets a fresh snapshot once it has caught up instead.
-HOLD_AT_MOST = 2000
 # Every forwarded input gets exactly one answer: the engine's ack or error, or after this
 # many seconds without one, `error unavailable` (and the engine then drops the input).
 ANSWER_WITHIN = 5.0
@@ -360,6 +357,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
                 self.present = False
         if self.send_buffer.backed_up:
             self.missed_events = True  # resync once the client has read what it has
+            self.held = []
             metrics.count("dropped:slow")
             return
         events = message.get("events")
@@ -372,7 +370,8 @@ class WorldConsumer(AsyncWebsocketConsumer):
         if chosen == ():
             return
         if self.held or self.send_buffer.unsent():
-            # The last frame has not left yet: coalesce until it has (hub.later flushes).
+            # The last frame has not left yet: what comes meanwhile goes out as one frame
+            # at the hub's next round (hub.later), not one frame per broadcast.
             self.held += events if chosen is None else [events[i] for i in chosen]
             self.hub.later(self)
             return
@@ -405,19 +404,18 @@ class WorldConsumer(AsyncWebsocketConsumer):
         return tuple(keep)
 
     async def flush(self, now: float) -> bool:
-        """Send what was held (the hub calls this every 0.1 s); True when nothing is left."""
+        """Send what was held (the hub calls this every 0.1 s); True when nothing is left.
+
+        Held events go out as one frame even if the last one has not left yet: a client
+        that stopped reading then fills its buffer, and the slow-client rules take over
+        (town/backpressure.py: no events while backed up, a snapshot after, closed if it
+        stays stuck).
+        """
         if self.released:
             return True
-        if self.send_buffer.unsent():
-            if len(self.held) > HOLD_AT_MOST:
-                self.held = []
-                self.missed_events = True
-            return False
         if self.send_buffer.backed_up:
-            return False  # the transport tells us when it drained (_caught_up)
-        if getattr(self, "missed_events", False):
-            self._caught_up()
-            return True
+            self.held = []  # the snapshot after it drains holds all of this
+            return not self.interest.far
         if self.held:
             held, self.held = self.held, []
             await self._write(encode(held))
