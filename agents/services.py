@@ -16,6 +16,7 @@ from agents import budget, offline
 from agents.mind import Mind
 from agents.models import Memory, MindState, Relationship
 from agents.residents import load_town
+from town.engine.config import MAX_TEXT
 from town.models import Message, Player, World
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def interview(world: World, agent_pid: str, question: str) -> str:
     player = find_resident(world, agent_pid)
     mind = Mind(load_town(world.pk))
     world.refresh_from_db(fields=["clock_ms"])
-    return mind.interview(player.pid, question.strip()[:500], world.clock_ms)
+    return mind.interview(player.pid, question.strip()[:MAX_TEXT], world.clock_ms)
 
 
 def load_history(world: World, path: str | Path) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,20 @@ async def rejoin(layer, group: str, channel: str, first: bool = False) -> None:
     await _until_done(lambda: layer.group_add(group, channel), first)
     if not first:
         log.info("channel layer back; rejoined %s", group)
+
+
+async def receive(layer, channel: str, group: str, on_back: Callable[[], Awaitable[None]]):
+    """The next message on `channel`; when the layer fails, wait for it, rejoin `group`,
+    let the caller resync (`on_back`) and listen again."""
+    while True:
+        try:
+            return await layer.receive(channel)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the layer (Redis) went away: wait for it
+            log.warning("%s: channel layer receive failed (%s)", group, exc)
+            await rejoin(layer, group, channel)
+            await on_back()
 
 
 async def layer_back(layer, group: str, channel: str) -> None:

@@ -22,7 +22,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, connections
 
-from town import control, metrics, persistence, selectors, stepping
+from town import control, metrics, persistence, rejoin, selectors, stepping
 from town.engine import InputRefused
 from town.groups import ENGINES_GROUP, MINDS_CHANNEL, engine_group, world_group
 from town.lease import LeaseHolder
@@ -36,7 +36,6 @@ SNAPSHOT_EVERY_MS = 5000
 # at once. Frames per watcher, not bytes, are what a web process pays for.
 BROADCAST_EVERY = settings.TOWN_BROADCAST_MS / 1000
 SCAN_EVERY = 2.0  # seconds between looks for worlds to run
-REJOIN_EVERY = 1.0  # seconds between tries to rejoin a group after a channel-layer error
 RECENT_MESSAGES = 50
 # Events the minds hear about (to remember conversations, meet newcomers, …).
 OBSERVED_KINDS = frozenset(
@@ -168,21 +167,16 @@ class WorldRunner:
         replies.append((message["reply_to"], frame))
 
     async def _receive(self) -> None:
+        group = engine_group(self.world_id)
         while True:
-            try:
-                message = await self.layer.receive(self.channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the channel layer (Redis) went away: wait for it
-                log.warning("world %s: channel layer receive failed (%s)", self.world_id, exc)
-                await _rejoin(self.layer, engine_group(self.world_id), self.channel)
-                # Watchers may have missed events meanwhile: have them resync.
-                with contextlib.suppress(Exception):
-                    await self.layer.group_send(
-                        world_group(self.world_id), {"type": "world.resync"}
-                    )
-                continue
-            await self.queue.put(message)
+            await self.queue.put(
+                await rejoin.receive(self.layer, self.channel, group, self._resync)
+            )
+
+    async def _resync(self) -> None:
+        """After a channel-layer outage: watchers may have missed events, have them resync."""
+        with contextlib.suppress(Exception):
+            await self.layer.group_send(world_group(self.world_id), {"type": "world.resync"})
 
     async def _step(self) -> None:
         wait = max(0.0, (self.next_tick - self.now()) / 1000)
@@ -473,15 +467,13 @@ class EngineHost:
                     runner.publish_music(event.get("url"))
 
     async def _listen(self, channel: str, wake: asyncio.Event) -> None:
-        await _rejoin(self.layer, ENGINES_GROUP, channel, first=True)
+        await rejoin.rejoin(self.layer, ENGINES_GROUP, channel, first=True)
+
+        async def look_again() -> None:
+            wake.set()
+
         while True:
-            try:
-                await self.layer.receive(channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("engine: channel layer receive failed (%s)", exc)
-                await _rejoin(self.layer, ENGINES_GROUP, channel)
+            await rejoin.receive(self.layer, channel, ENGINES_GROUP, look_again)
             wake.set()
 
     async def _lost_leases(self) -> None:
@@ -543,23 +535,6 @@ def _redact_lines(lines: list[dict], author: str) -> None:
     for line in lines:
         if line.get("author") == author:
             line["text"] = FORGOTTEN
-
-
-async def _rejoin(layer, group: str, channel: str, first: bool = False) -> None:
-    """Join a channel-layer group, waiting for the layer as long as it takes."""
-    if not first:
-        await asyncio.sleep(REJOIN_EVERY)
-    while True:
-        try:
-            await layer.group_add(group, channel)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            await asyncio.sleep(REJOIN_EVERY)
-            continue
-        if not first:
-            log.info("channel layer back; rejoined %s", group)
-        return
 
 
 async def _first(*aws) -> None:
