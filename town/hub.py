@@ -16,9 +16,8 @@ import logging
 import time
 from typing import Protocol
 
-from town import metrics
+from town import metrics, rejoin
 from town.groups import world_group
-from town.rejoin import rejoin
 from town.viewport import placed, text_frame
 
 log = logging.getLogger(__name__)
@@ -109,21 +108,17 @@ class WorldHub:
                 await self.layer.group_add(world_group(self.world_id), self.channel)
 
     async def _receive(self) -> None:
+        group = world_group(self.world_id)
         while True:
-            try:
-                message = await self.layer.receive(self.channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the layer (Redis) went away: wait, rejoin, resync
-                log.warning("world %s: broadcast receive failed (%s)", self.world_id, exc)
-                await rejoin(self.layer, world_group(self.world_id), self.channel)
-                # Broadcasts were missed meanwhile: every watcher starts again from a snapshot.
-                for watcher in list(self.watchers):
-                    with contextlib.suppress(Exception):
-                        await watcher.request_snapshot()
-                continue
+            message = await rejoin.receive(self.layer, self.channel, group, self._resync)
             self.inbox.append(message)
             self.arrived.set()
+
+    async def _resync(self) -> None:
+        """Broadcasts were missed during an outage: every watcher starts from a snapshot."""
+        for watcher in list(self.watchers):
+            with contextlib.suppress(Exception):
+                await watcher.request_snapshot()
 
     async def _deliver(self) -> None:
         while True:
