@@ -272,20 +272,57 @@ def day_start(now: dt.datetime | None = None) -> dt.datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def people_share() -> float:
+    """The share of the day's budget past which residents talk among themselves offline."""
+    return float(getattr(settings, "MIND_BUDGET_PEOPLE_SHARE", 0.8))
+
+
+def for_people_only(world_id: int | None) -> bool:
+    """Past MIND_BUDGET_PEOPLE_SHARE of today's budget: the model is kept for people."""
+    if world_id is None:
+        return False
+    limit = daily_limit(world_id)
+    if not limit:
+        return False
+    return tokens_today(world_id) >= people_share() * limit
+
+
+def conversation_mode(world_id: int | None, with_people: bool) -> str:
+    """The mind mode a conversation starting now gets ("llm" | "offline"), kept until it ends.
+
+    Offline when the model may not be called; offline for residents among themselves once
+    MIND_BUDGET_PEOPLE_SHARE of the day's budget is spent, so what is left goes to people.
+    """
+    if not model_allowed(world_id):
+        return "offline"
+    if not with_people and for_people_only(world_id):
+        return "offline"
+    return "llm"
+
+
+ACTIVE_CONVERSATION_SECONDS = 600  # a conversation row not touched for this long is over
+
+
 def mind_status(world_id: int) -> dict[str, Any]:
     """Which mind the world's residents think with now: {"mode", "offline": [pid, ...]}.
 
     "offline" lists the residents thinking offline right now: every resident when the mode
-    is offline.
+    is offline; otherwise those in conversations running offline (e.g. residents among
+    themselves past MIND_BUDGET_PEOPLE_SHARE of the budget). The budget and its spent flag are
+    re-read here (every few seconds at most), so a raised budget shows at once.
     """
+    from agents.models import ConversationMind
     from town.models import Player
 
+    if configured():
+        budget_left(world_id)  # refreshes the page's spent flag when the figures are stale
     mode = mind_mode(world_id)
-    offline: list[str] = []
     if mode == "offline":
-        offline = sorted(
-            Player.objects.filter(world_id=world_id, kind=Player.Kind.AGENT).values_list(
-                "pid", flat=True
-            )
-        )
+        pids = Player.objects.filter(world_id=world_id, kind=Player.Kind.AGENT)
+        return {"mode": mode, "offline": sorted(pids.values_list("pid", flat=True))}
+    since = timezone.now() - dt.timedelta(seconds=ACTIVE_CONVERSATION_SECONDS)
+    rows = ConversationMind.objects.filter(world_id=world_id, mode="offline", updated__gte=since)
+    offline = sorted(
+        {pid for residents in rows.values_list("residents", flat=True) for pid in residents}
+    )
     return {"mode": mode, "offline": offline}

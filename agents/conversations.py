@@ -1,8 +1,10 @@
 """When a conversation ends, every resident in it remembers it: one summary, one memory each.
 
 The summary is written by the model (one call per conversation, which also rates importance,
-spots meetings agreed for today and says what each resident now thinks of the others) or
-offline from what the others said. A meeting is slotted in only for the residents it names,
+spots meetings agreed for today and says what each resident now thinks of the others; none
+when the conversation said the script that came with its summary, agents/scripts.py) or
+offline from what the others said, as the conversation's mind mode says. The shared summary
+is embedded once for every participant. A meeting is slotted in only for the residents it names,
 at a place the map has. A human's words keep their author, so `forget_user` can remove them.
 """
 
@@ -11,8 +13,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from agents import offline, prompts, relationships
+from agents import budget, offline, prompts, relationships, scripts
 from agents.llm import ModelUnavailable, get_client
+from agents.memory import embed_one
 from agents.models import Memory
 from agents.planning import add_meetings, known_area
 from town.language import world_language
@@ -31,6 +34,7 @@ def conversation_ended(mind: Mind, cid: str, t: int) -> int:
     conv = Conversation.objects.filter(world_id=town.world_id, cid=cid).first()
     if conv is None:
         return 0
+    talk = scripts.ended(town.world_id, cid)
     lines = list(conv.messages.order_by("id").values_list("author", "author_name", "text"))
     if not lines:
         return 0  # declined or never spoke: nothing to remember
@@ -49,10 +53,20 @@ def conversation_ended(mind: Mind, cid: str, t: int) -> int:
     when = offline.when(town.clock(conv.started_t if conv.started_t is not None else t), language)
     day = town.clock(t)["day"]
     resident_names = [names[r["id"]] for r in residents]
-    shared = _model_summary(mind, names, lines, humans, when, residents[0]["id"], resident_names)
+    if scripts.ran_as_written(talk, [a for a, _, _ in lines]):
+        shared = prompts.Summary.model_validate(talk.summary)
+    elif talk is not None and talk.mode == "offline":
+        shared = None  # an offline conversation stays offline to its end
+    else:
+        shared = _model_summary(
+            mind, names, lines, humans, when, residents[0]["id"], resident_names, talk is not None
+        )
+    vector = None
     if shared is not None:
         conv.summary = shared.summary
         conv.save(update_fields=["summary"])
+        # One vector for every participant: the summary is what they share.
+        vector = embed_one(shared.summary, mind.embedder(residents[0]["id"]))
     areas = sorted(town.town_map.areas)
     offline_plans = offline.plans_from(lines, areas, names, language)
     for resident in residents:
@@ -76,6 +90,7 @@ def conversation_ended(mind: Mind, cid: str, t: int) -> int:
             author_user_id=author.user_id if author else None,
             author_name=author.name if author else "",
             source="conversation",
+            vector=vector if shared is not None else None,
         )
         add_meetings(
             resident, day, [{k: p[k] for k in ("hour", "area", "activity")} for p in plans]
@@ -142,9 +157,11 @@ def _renew_relationships(
 
 
 def _model_summary(
-    mind: Mind, names, lines, humans, when, agent, residents: list[str]
+    mind: Mind, names, lines, humans, when, agent, residents: list[str], begun: bool = False
 ) -> prompts.Summary | None:
-    if not mind.use_model():
+    """The model's summary; `begun`: the conversation ran with the model (its mode is kept,
+    so a budget spent meanwhile does not refuse the summary)."""
+    if not (budget.configured() if begun else mind.use_model()):
         return None
     transcript = [(name or names.get(a, a), text, a in humans) for a, name, text in lines]
     areas = sorted(mind.town.town_map.areas)
@@ -157,6 +174,7 @@ def _model_summary(
             world_id=mind.town.world_id,
             agent=agent,
             max_tokens=400,
+            over_budget=begun,
         )
     except ModelUnavailable as exc:
         log.info("summary falls back to the offline mind: %s", exc)

@@ -2,24 +2,31 @@
 
 Structured answers are validated with pydantic and retried a bounded number of times; every
 call is recorded (purpose, model, tokens, latency, cost) and counted against the world's
-daily budget; a semaphore caps calls in flight. Provider health lives in agents/budget.py:
+daily budget; a semaphore caps calls in flight. Two caches in the database, shared by every
+process, keep the same tokens from being paid for twice: embeddings by (model, dimensions,
+text), and whole chat answers to an identical request within MIND_CHAT_CACHE_SECONDS
+(`stats` counts their hits and misses). Provider health lives in agents/budget.py:
 timeouts, connection errors and 5xx count towards marking the provider down (several in a
 row, not one); a 429 waits as long as the provider asks (Retry-After) and never marks it down.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
+import hashlib
 import json
 import logging
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import openai
 from django.conf import settings
+from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
 from agents import budget
@@ -30,6 +37,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
+# Hits and misses of the caches in this process ("embed_hit", "chat_miss", …), for the bench.
+stats: Counter = Counter()
+_stats_lock = threading.Lock()
+CHAT_CACHE_PRUNE_EVERY = 60.0  # seconds between deletions of expired chat answers
+_pruned = [0.0]
 
 
 class ModelUnavailable(Exception):
@@ -61,8 +73,13 @@ class ModelClient:
         world_id: int | None,
         agent: str = "",
         max_tokens: int = 300,
+        over_budget: bool = False,
     ) -> T:
-        """A validated answer of `schema`, or ModelUnavailable after the bounded retries."""
+        """A validated answer of `schema`, or ModelUnavailable after the bounded retries.
+
+        `over_budget`: the call finishes something begun under the budget (a conversation's
+        mind mode is kept until it ends), so a budget spent meanwhile does not refuse it.
+        """
         kwargs: dict = {}
         if settings.LLM_JSON_MODE == "schema":
             kwargs["response_format"] = {
@@ -71,11 +88,22 @@ class ModelClient:
             }
         elif settings.LLM_JSON_MODE == "object":
             kwargs["response_format"] = {"type": "json_object"}
+        key = chat_key(self.model, messages, max_tokens, kwargs)
+        cached = cached_chat(key)
+        if cached is not None:
+            try:
+                return schema.model_validate(json.loads(_FENCE.sub("", cached.strip())))
+            except (ValueError, ValidationError):
+                forget_chat(key)
         attempt_messages = list(messages)
         for attempt in range(settings.LLM_MAX_RETRIES + 1):
-            content = self._chat(purpose, attempt_messages, world_id, agent, max_tokens, kwargs)
+            content = self._chat(
+                purpose, attempt_messages, world_id, agent, max_tokens, kwargs, over_budget
+            )
             try:
-                return schema.model_validate(json.loads(_FENCE.sub("", content.strip())))
+                answer = schema.model_validate(json.loads(_FENCE.sub("", content.strip())))
+                keep_chat(key, content)
+                return answer
             except (ValueError, ValidationError) as exc:
                 log.info("invalid %s answer (attempt %d): %s", purpose, attempt + 1, exc)
                 attempt_messages = [
@@ -96,9 +124,14 @@ class ModelClient:
         stream: bool = False,
     ) -> str:
         """A free-text answer (streamed from the provider when `stream`); never empty."""
+        key = chat_key(self.model, messages, max_tokens, {})
+        cached = cached_chat(key)
+        if cached and cached.strip():
+            return cached.strip()
         text = self._chat(purpose, messages, world_id, agent, max_tokens, {}, stream=stream)
         if not text.strip():
             raise ModelUnavailable(f"an empty {purpose} answer")
+        keep_chat(key, text)
         return text.strip()
 
     def _chat(
@@ -109,6 +142,7 @@ class ModelClient:
         agent: str,
         max_tokens: int,
         extra: dict,
+        over_budget: bool = False,
         stream: bool = False,
     ) -> str:
         def request() -> tuple[str, Any]:
@@ -119,7 +153,7 @@ class ModelClient:
             )
             return response.choices[0].message.content or "", response.usage
 
-        (content, usage), started = self._send(purpose, world_id, agent, request)
+        (content, usage), started = self._send(purpose, world_id, agent, request, over_budget)
         tokens_in = _reported(usage, "prompt_tokens")
         tokens_out = _reported(usage, "completion_tokens")
         if tokens_in is None:  # the provider gave no figure: our estimate stands in
@@ -130,10 +164,15 @@ class ModelClient:
         return content
 
     def _send(
-        self, purpose: str, world_id: int | None, agent: str, request: Callable[[], R]
+        self,
+        purpose: str,
+        world_id: int | None,
+        agent: str,
+        request: Callable[[], R],
+        over_budget: bool = False,
     ) -> tuple[R, float]:
         """One call with the house rules: admission, bounded retries, 429 back-off, health."""
-        self._check(world_id)
+        self._check(world_id, over_budget)
         tries = settings.LLM_MAX_RETRIES + 1
         failures = 0
         waited = False
@@ -208,8 +247,34 @@ class ModelClient:
     def embed(
         self, texts: list[str], *, world_id: int | None, agent: str = ""
     ) -> list[list[float]]:
-        """One vector per text, fitted to EMBEDDING_DIMENSIONS."""
+        """One vector per text, fitted to EMBEDDING_DIMENSIONS; each text is paid for once
+        (the embedding cache, shared by every process, answers the texts seen before)."""
+        from agents.models import EmbeddingCache
+
         dims = settings.EMBEDDING_DIMENSIONS
+        use_cache = bool(getattr(settings, "MIND_EMBED_CACHE", True))
+        keys = [embedding_key(self.embedding_model, dims, t) for t in texts]
+        found: dict[str, list[float]] = {}
+        if use_cache:
+            rows = EmbeddingCache.objects.filter(key__in=set(keys)).values_list("key", "vector")
+            found = {k: [float(x) for x in v] for k, v in rows}
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+        _count("embed_hit", len(texts) - sum(1 for k in keys if k in missing))
+        _count("embed_miss", sum(1 for k in keys if k in missing))
+        if missing:
+            fresh = self._embed_now(list(missing.values()), dims, world_id, agent)
+            made = dict(zip(missing, fresh, strict=True))
+            found.update(made)
+            if use_cache:
+                EmbeddingCache.objects.bulk_create(
+                    [EmbeddingCache(key=k, vector=v) for k, v in made.items()],
+                    ignore_conflicts=True,
+                )
+        return [found[k] for k in keys]
+
+    def _embed_now(
+        self, texts: list[str], dims: int, world_id: int | None, agent: str
+    ) -> list[list[float]]:
         kwargs = {"dimensions": dims} if self.embedding_model.startswith("text-embedding-3") else {}
 
         def request():
@@ -224,10 +289,10 @@ class ModelClient:
 
     # -- bookkeeping ---------------------------------------------------------------------
 
-    def _check(self, world_id: int | None) -> None:
+    def _check(self, world_id: int | None, over_budget: bool = False) -> None:
         if not budget.configured():
             raise ModelUnavailable("no model configured")
-        if not budget.budget_left(world_id):
+        if not over_budget and not budget.budget_left(world_id):
             raise ModelUnavailable("today's token budget is spent")
         refused = budget.admit()  # last: it may claim the probe of a provider marked down
         if refused:
@@ -273,6 +338,69 @@ class ModelClient:
         model = self.embedding_model if purpose == "embed" else self.model
         self._record(purpose, model, world_id, agent, started, 0, 0, ok=False, error=str(exc))
         return counts and budget.call_failed(f"{type(exc).__name__}: {exc}")
+
+
+# -- caches ------------------------------------------------------------------------------
+
+
+def _count(what: str, n: int = 1) -> None:
+    if n:
+        with _stats_lock:
+            stats[what] += n
+
+
+def embedding_key(model: str, dims: int, text: str) -> str:
+    """The embedding cache's key: a hash of (embedding model, dimensions, text)."""
+    return hashlib.sha256(f"{model}\x00{dims}\x00{text}".encode()).hexdigest()
+
+
+def chat_key(model: str, messages: list[dict], max_tokens: int, extra: dict) -> str:
+    """The chat cache's key: a hash of everything the provider is sent."""
+    raw = json.dumps([model, messages, max_tokens, extra], sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def chat_window() -> float:
+    """Seconds an answer is reused for the same request (0: the chat cache is off)."""
+    return float(getattr(settings, "MIND_CHAT_CACHE_SECONDS", 300))
+
+
+def cached_chat(key: str) -> str | None:
+    """The answer given to this request within the window, if any."""
+    from agents.models import ChatCache
+
+    window = chat_window()
+    if window <= 0:
+        return None
+    since = timezone.now() - dt.timedelta(seconds=window)
+    content = (
+        ChatCache.objects.filter(key=key, created__gte=since)
+        .values_list("content", flat=True)
+        .first()
+    )
+    _count("chat_hit" if content is not None else "chat_miss")
+    return content
+
+
+def keep_chat(key: str, content: str) -> None:
+    """Keep a good answer for the window (and now and then drop the expired ones)."""
+    from agents.models import ChatCache
+
+    window = chat_window()
+    if window <= 0:
+        return
+    now = timezone.now()
+    ChatCache.objects.update_or_create(key=key, defaults={"content": content, "created": now})
+    if time.monotonic() - _pruned[0] >= CHAT_CACHE_PRUNE_EVERY:
+        _pruned[0] = time.monotonic()
+        ChatCache.objects.filter(created__lt=now - dt.timedelta(seconds=window)).delete()
+
+
+def forget_chat(key: str) -> None:
+    """A cached answer that no longer validates is not given again."""
+    from agents.models import ChatCache
+
+    ChatCache.objects.filter(key=key).delete()
 
 
 def _counts(exc: openai.OpenAIError) -> bool:

@@ -52,9 +52,11 @@ def remember(
     author_name: str = "",
     source: str = "",
     evidence: list[int] | None = None,
+    vector: tuple[list[float], str] | None = None,
 ) -> Memory:
-    """Store one memory with its embedding (computed once, here)."""
-    vector, used = embed_one(text, embedder)
+    """Store one memory with its embedding (computed here, or given as (vector, embedder)
+    when several memories share one)."""
+    vector, used = vector or embed_one(text, embedder)
     memory = Memory.objects.create(
         agent_id=agent_id,
         kind=kind,

@@ -15,7 +15,7 @@ import random
 from django.conf import settings
 from django.db.models import F
 
-from agents import budget, dialogue, offline, prompts, relationships, topics
+from agents import budget, dialogue, offline, prompts, relationships, scripts, topics
 from agents.checks import fitting_embedder
 from agents.conversations import conversation_ended
 from agents.embedding import Embedder, ModelEmbedder
@@ -201,7 +201,22 @@ class Mind:
         with_human = any(o["kind"] == "human" for o in others)
         limit = settings.MIND_MAX_TURNS * (2 if with_human else 1)
         leave = [{"type": "leave_conversation", "conversation": cid}]
-        if len(mine) >= limit or any(offline.is_farewell(m["text"]) for m in mine):
+        if len(mine) >= limit:
+            return leave
+        # The conversation's mind mode is fixed by its first reply and kept until it ends.
+        here = [me, *(o["id"] for o in others if o["id"] in self.town.residents)]
+        talk = scripts.conversation_mind(self.town.world_id, cid, here, with_human)
+        mode = talk.mode if talk is not None else "offline"
+        if talk is not None and talk.script and (with_human or len(others) != 1):
+            scripts.drop(talk)  # a person (or a third resident) joined: turn by turn from now
+        pair = len(others) == 1 and others[0]["id"] in self.town.residents
+        if mode == "llm" and pair and not with_human and scripts.enabled():
+            scripted = scripts.next_line(self, talk, resident, ctx, t)
+            if scripted is not None:
+                text, end = scripted
+                say = [{"type": "say", "conversation": cid, "text": text[:MAX_TEXT]}]
+                return say + leave if end else say
+        if any(offline.is_farewell(m["text"]) for m in mine):
             return leave
         heard = [m["text"] for m in messages if m["author"] != me][-2:]
         names = " ".join(o["name"] for o in others)
@@ -216,7 +231,7 @@ class Mind:
                 state.told.setdefault(str(memory.pk), []).append(others[0]["id"])
                 state.save(update_fields=["told", "updated"])
         plan = entry_at(state.schedule, ctx["clock"]["hour"]) if state.schedule else None
-        text, end = self._line(resident, ctx, recalled, news, plan)
+        text, end = self._line(resident, ctx, recalled, news, plan, mode=mode)
         say = [{"type": "say", "conversation": cid, "text": text[:MAX_TEXT]}]
         return say + leave if end or len(mine) + 1 >= limit else say
 
@@ -227,8 +242,9 @@ class Mind:
         recalled: list[Recalled],
         news: Memory | None,
         plan: dict | None = None,
+        mode: str = "llm",
     ) -> tuple[str, bool]:
-        if self.use_model():
+        if mode == "llm" and budget.configured():
             people = relationships.people(resident["pk"], ctx.get("others") or [], self.town.when)
             try:
                 answer = get_client().structured(
@@ -245,6 +261,7 @@ class Mind:
                     world_id=self.town.world_id,
                     agent=resident["id"],
                     max_tokens=120,
+                    over_budget=True,  # begun with the model: the conversation keeps it
                 )
                 return answer.text, answer.end
             except ModelUnavailable as exc:

@@ -130,3 +130,55 @@ class ModelCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.model} {self.tokens_in}+{self.tokens_out}"
+
+
+class EmbeddingCache(models.Model):
+    """A text's vector from the model's embedder, kept so no text is paid for twice.
+
+    Keyed by a hash of (embedding model, dimensions, text); shared by every process through
+    the database.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    vector = VectorField()  # any width: the key holds the dimensions
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"embedding {self.key[:12]}"
+
+
+class ChatCache(models.Model):
+    """A chat answer kept for MIND_CHAT_CACHE_SECONDS: the same request within the window is
+    answered from here (keyed by a hash of model, messages and options; every process)."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    content = models.TextField()
+    created = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"chat {self.key[:12]}"
+
+
+class ConversationMind(models.Model):
+    """How the minds run one conversation: its mind mode, fixed when it starts and kept until
+    it ends, and the script of a resident-only conversation written in one model call."""
+
+    world = models.ForeignKey(World, on_delete=models.CASCADE, related_name="+")
+    cid = models.CharField(max_length=64)
+    mode = models.CharField(max_length=8)  # "llm" | "offline"
+    residents = models.JSONField(default=list)  # resident pids taking part so far
+    # [{"author": pid, "text": ...}, ...] revealed line by line; empty: turn by turn.
+    script = models.JSONField(default=list, blank=True)
+    scripted = models.BooleanField(default=False)  # a script was asked for (kept or dropped)
+    # The script's summary, plans and views (prompts.Summary), used when it ran as written.
+    summary = models.JSONField(null=True, blank=True)
+    started = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["world", "cid"], name="conversation_mind_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cid} ({self.mode})"

@@ -248,6 +248,31 @@ def _enum_areas(node: Any, areas: list[str]) -> Any:
     return node
 
 
+class ScriptLine(BaseModel):
+    speaker: str = Field(max_length=80)
+    text: str = Field(min_length=1)
+
+    @field_validator("speaker", "text", mode="before")
+    @classmethod
+    def _tidy(cls, v):
+        if not isinstance(v, str):
+            return v
+        v = " ".join(v.split()).strip('"').strip()
+        return v[:MAX_TEXT]  # the protocol's limit: a long line is cut, not refused
+
+
+class Script(Summary):
+    """A whole resident-to-resident conversation in one answer, with its summary (so the
+    conversation's end needs no call of its own when it ran as written)."""
+
+    lines: list[ScriptLine] = Field(min_length=1)
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _at_most_forty(cls, v):
+        return v[:40] if isinstance(v, list) else v
+
+
 class Questions(BaseModel):
     questions: list[str] = Field(min_length=1, max_length=3)
 
@@ -266,6 +291,13 @@ class Insights(BaseModel):
 # -- prompts ---------------------------------------------------------------------------
 
 
+REPLY_TASK = (
+    "Speak naturally and briefly. Use what you remember. "
+    'Answer with JSON {"text": your next line (one or two short sentences, in character), '
+    '"end": true if the conversation has reached a natural end and you are saying goodbye}.'
+)
+
+
 def reply(
     resident: dict,
     ctx: dict,
@@ -276,21 +308,33 @@ def reply(
     plan: dict | None = None,
     people: list[dict] | None = None,
 ) -> list[dict]:
-    """The next line of a conversation: what I am doing, who is here, what I remember."""
-    clock = ctx["clock"]
-    lines = [
-        f"It is day {clock['day']}, {clock['hour']:02d}:{clock['minute']:02d}, "
-        f"at the {(ctx.get('area') or 'town').replace('_', ' ')}."
-    ]
-    doing = ctx.get("activity") or (plan or {}).get("activity")
-    if doing:
-        lines.append(f"You were {escape(doing)}.")
-    if plan:
-        lines.append(f"Your plan now: {plan_entry(plan)}.")
-    lines.append("You are talking with:")
+    """The next line of a conversation: who is here, what I am doing, what I remember.
+
+    Ordered for the provider's prefix cache: the system message (persona, task, answer
+    format) never changes for a resident, then what stays the same through a conversation
+    (who is here, my plan), and last what changes with every line (the time, the memories
+    retrieved, the news, the conversation so far).
+    """
+    lines = ["You are talking with:"]
     by_id = {p["id"]: p for p in people or [] if "id" in p}
     for other in ctx.get("others", []):
         lines.append(person_line({**other, **by_id.get(other["id"], {})}))
+    group = [escape(o["name"]) for o in ctx.get("others", [])]
+    if len(group) > 1:
+        lines.append(
+            f"This is a group conversation with {', '.join(group)}. Address the person you are "
+            "answering by name, speak only for yourself, and say goodbye only when you leave."
+        )
+    if plan:
+        lines.append(f"Your plan now: {plan_entry(plan)}.")
+    doing = ctx.get("activity") or (plan or {}).get("activity")
+    if doing:
+        lines.append(f"You were {escape(doing)}.")
+    clock = ctx["clock"]
+    lines.append(
+        f"It is day {clock['day']}, {clock['hour']:02d}:{clock['minute']:02d}, "
+        f"at the {(ctx.get('area') or 'town').replace('_', ' ')}."
+    )
     lines += ["What you remember:", memory_lines(memories)]
     if news:
         lines.append(f"News you could pass on: {memory_line(news)}")
@@ -305,20 +349,65 @@ def reply(
             # Another resident may be passing on a visitor's words: every other line stays
             # delimited.
             lines.append(f"{escape(m['name'])}: {untrusted(m['text'], m['name'])}")
-    group = [escape(o["name"]) for o in ctx.get("others", [])]
-    if len(group) > 1:
-        lines.append(
-            f"This is a group conversation with {', '.join(group)}. Address the person you are "
-            "answering by name, speak only for yourself, and say goodbye only when you leave."
-        )
-    lines.append(
-        'Answer with JSON {"text": your next line (one or two short sentences, in character), '
-        '"end": true if the conversation has reached a natural end and you are saying goodbye}.'
-    )
     return [
-        system(resident, "Speak naturally and briefly. Use what you remember.", language),
+        system(resident, REPLY_TASK, language),
         {"role": "user", "content": "\n".join(lines)},
     ]
+
+
+def script(
+    speakers: list[dict],
+    ctx: dict,
+    most_lines: int,
+    language: str | None = None,
+    *,
+    areas: list[str] | None = None,
+) -> list[dict]:
+    """A whole conversation between residents, written at once, with its summary.
+
+    `speakers` (the first starts): each a dict with "resident", "plan", "memories", "news"
+    and "people" (the prompt lines' data on the others). Stable text first (the task, then
+    each resident's persona), the moment and what each remembers last.
+    """
+    names = [s["resident"]["name"] for s in speakers]
+    clock = ctx["clock"]
+    task = (
+        "You write short, natural conversations between residents of a small town, true to "
+        "who they are and to what each of them knows (nobody knows what only the other "
+        "remembers until it is said). Every line is one or two short sentences."
+        f"{language_rule(language_of(speakers[0]['resident'], language))}\n{RULES}"
+    )
+    lines = ["The residents:"]
+    lines += [f"- {persona(s['resident']).replace('You are ', '', 1)}" for s in speakers]
+    lines.append(
+        f"It is day {clock['day']}, {clock['hour']:02d}:{clock['minute']:02d}, at the "
+        f"{(ctx.get('area') or 'town').replace('_', ' ')}. {' and '.join(names)} meet."
+    )
+    for s in speakers:
+        name = escape(s["resident"]["name"])
+        lines.append(f"What {name} knows:")
+        if s.get("plan"):
+            lines.append(f"- plans now: {plan_entry(s['plan'])}")
+        for person in s.get("people") or []:
+            lines.append(person_line(person).replace("- ", "- about ", 1))
+        lines.append(memory_lines(s.get("memories") or []))
+        if s.get("news"):
+            lines.append(f"- news {name} could pass on: {memory_line(s['news'])}")
+    if areas:
+        lines.append(f"Places in town: {', '.join(areas)}.")
+    pairs = [(a, b) for a in names for b in names if a != b]
+    wanted = "; ".join(f"{a} of {b}" for a, b in pairs)
+    lines.append(
+        f'Answer with JSON {{"lines": [{{"speaker": {" or ".join(names)}, "text": the line}}], '
+        f"{most_lines} lines at most, taking turns ({names[0]} first), the last two saying "
+        'goodbye; "summary": one or two sentences with the names, facts and plans mentioned, '
+        f'"importance": how much it matters to them, {IMPORTANCE_SCALE}, "plans": [{{"who": '
+        '[names of the people who agreed to go], "hour": 0-23, "area": one of the places, '
+        '"activity": words}] for meetings agreed for today, else [], "views": [{"who": name, '
+        '"of": name, "view": one short sentence, what who now thinks of them}] for: '
+        f"{wanted}}}."
+    )
+    return [{"role": "system", "content": task}, {"role": "user", "content": "\n".join(lines)}]
 
 
 def plan_entry(entry: dict) -> str:
@@ -335,17 +424,31 @@ def day_plan(
         f"{e['hour']:02d}:00 {e['area']} ({e.get('activity', '')})"
         for e in resident.get("routine") or []
     )
+    # Stable first (the task, the routine, the places), the day and its memories last.
+    task = (
+        'Plan your day. Answer with JSON {"schedule": [{"hour": 0-23, "area": one of the '
+        'places, "activity": a few words}]}, in time order, 5 to 10 entries.'
+    )
     content = "\n".join(
         [
-            f"It is the morning of day {day}. Your usual day: {routine or 'none'}.",
-            "Recent memories that may change today:",
-            memory_lines(memories),
+            f"Your usual day: {routine or 'none'}.",
             f"Places you can be: {', '.join(areas)}.",
-            'Plan today. Answer with JSON {"schedule": [{"hour": 0-23, "area": one of the '
-            'places, "activity": a few words}]}, in time order, 5 to 10 entries.',
+            f"It is the morning of day {day}. Recent memories that may change today:",
+            memory_lines(memories),
         ]
     )
-    return [system(resident, "Plan your day.", language), {"role": "user", "content": content}]
+    return [system(resident, task, language), {"role": "user", "content": content}]
+
+
+SUMMARY_TASK = (
+    "You summarise conversations for a diary. "
+    'Answer with JSON {"summary": one or two sentences with the names, facts and plans '
+    f'mentioned, "importance": how much it matters to them, {IMPORTANCE_SCALE}, '
+    '"plans": [{"who": [names of the people who agreed to go], "hour": 0-23, "area": one '
+    'of the places, "activity": words}] for meetings agreed for today, else [], '
+    '"views": [{"who": name, "of": name, "view": one short sentence, what who now thinks '
+    "of them}] for the views wanted}."
+)
 
 
 def summary(
@@ -359,28 +462,22 @@ def summary(
 ) -> list:
     """One conversation summary (shared by all participants), the plans it made, and what
     each resident now thinks of the others (no extra call for relationships)."""
-    lines = [f"A conversation in town, {when}, between {', '.join(names.values())}:"]
+    # Stable first: the task and answer format in the system message, the map's places;
+    # then this conversation.
+    lines = [f"Places in town: {', '.join(areas)}."] if areas else []
+    lines.append(f"A conversation in town, {when}, between {', '.join(names.values())}:")
     for name, text, human in transcript:
         lines.append(f"{escape(name)}: {untrusted(text, name) if human else escape(text)}")
-    if areas:
-        lines.append(f"Places in town: {', '.join(areas)}.")
     pairs = [(me, other) for me in residents or [] for other in names.values() if other != me]
     if len(pairs) <= 6:
         wanted = "; ".join(f"{me} of {other}" for me, other in pairs)
     else:
         wanted = "each of " + ", ".join(residents or []) + " of each other person"
-    lines.append(
-        'Answer with JSON {"summary": one or two sentences with the names, facts and plans '
-        f'mentioned, "importance": how much it matters to them, {IMPORTANCE_SCALE}, '
-        '"plans": [{"who": [names of the people who agreed to go], "hour": 0-23, "area": one '
-        'of the places, "activity": words}] for meetings agreed for today, else [], '
-        '"views": [{"who": name, "of": name, "view": one short sentence, what who now thinks '
-        f"of them}}] for: {wanted or 'nobody'}}}."
-    )
+    lines.append(f"Views wanted for: {wanted or 'nobody'}.")
     return [
         {
             "role": "system",
-            "content": f"You summarise conversations for a diary.{language_rule(language)}\n{RULES}",
+            "content": f"{SUMMARY_TASK}{language_rule(language)}\n{RULES}",
         },
         {"role": "user", "content": "\n".join(lines)},
     ]

@@ -9,6 +9,7 @@ a given answer scripts it explicitly (`script`). It can misbehave on demand:
     mode = "ok" | "error" (HTTP 500) | "hang" (never answers in time) | "invalid_json"
     bad = None | "wrong_schema" | "not_json" | "unknown_area" | "too_long" | "empty"
           | "mixed" (each of those in turn, one per answer)
+          | "wrong_speakers" (a script whose lines are said by someone not in the talk)
     fail_next(n, status, headers)  the next n requests get that HTTP error (e.g. a 429)
     usage = "words" (tokens = 3 per word + 7, unlike our chars/4 estimate) | "omit"
 """
@@ -27,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _UNTRUSTED = re.compile(r'<untrusted from="([^"]*)">(.*?)</untrusted>', re.S)
 _PLACES = re.compile(r"^Places you can be: (.*)\.$", re.M)
+_SPEAKERS = re.compile(r'"speaker": (.*?), "text"')
 LONG = 5000  # characters of an over-long answer
 BAD_KINDS = ("wrong_schema", "not_json", "unknown_area", "too_long", "empty")
 REPLIES = ("Good to see you.", "That sounds interesting.", "I should get going soon.")
@@ -54,6 +56,12 @@ def places_in(prompt: str) -> list[str]:
     return [p.strip() for p in found.group(1).split(",")] if found else []
 
 
+def speakers_in(prompt: str) -> list[str]:
+    """The names a script prompt asks lines of, first speaker first."""
+    found = _SPEAKERS.search(prompt)
+    return found.group(1).split(" or ") if found else ["A", "B"]
+
+
 def pick(options, *salt) -> object:
     """One of `options`, chosen by a hash of `salt` (deterministic, unrelated to meaning)."""
     digest = hashlib.sha256(":".join(map(str, salt)).encode()).digest()
@@ -76,6 +84,18 @@ def neutral_answer(schema: str | None, body: dict) -> str:
             for h in (7, 10, 13, 16, 19)
         ]
         return json.dumps({"schedule": slots})
+    if schema == "Script":
+        names = speakers_in(last)
+        lines = [
+            {"speaker": names[n % len(names)], "text": pick(REPLIES, last, n)} for n in range(4)
+        ]
+        return json.dumps(
+            {
+                "lines": lines,
+                "summary": "They talked for a while.",
+                "importance": pick((2, 3, 4), last),
+            }
+        )
     if schema == "Questions":
         return json.dumps({"questions": ["What has happened lately?"]})
     if schema == "Insights":
@@ -94,6 +114,11 @@ def bad_answer(kind: str, schema: str | None, body: dict) -> str:
     if kind == "wrong_schema":
         return json.dumps({"answer": "yes", "items": [1, 2, 3]})
     good = json.loads(neutral_answer(schema, body)) if schema else None
+    if kind == "wrong_speakers":
+        if schema == "Script":
+            for line in good["lines"]:
+                line["speaker"] = "Nobody Known"
+        return json.dumps(good) if good is not None else "Nobody Known: hello."
     if kind == "unknown_area":
         if schema == "DayPlan":
             for n, slot in enumerate(good["schedule"]):
@@ -116,6 +141,10 @@ def bad_answer(kind: str, schema: str | None, body: dict) -> str:
             good["insights"][0]["text"] = long
         elif schema == "Questions":
             good["questions"] = [long]
+        elif schema == "Script":
+            good["lines"] = [
+                {"speaker": good["lines"][n % 2]["speaker"], "text": long} for n in range(60)
+            ]
         return json.dumps(good)
     raise ValueError(f"unknown bad answer {kind!r}")
 

@@ -73,6 +73,7 @@ def test_three_failures_in_a_row_mark_the_provider_down(fake_llm, world, setting
 
 def test_a_success_in_between_ends_the_failure_streak(fake_llm, world, settings):
     settings.LLM_MAX_RETRIES = 0
+    settings.MIND_CHAT_CACHE_SECONDS = 0  # the same request goes out again each time
     for _ in range(3):
         fake_llm.fail_next(2, status=503)
         for _ in range(2):

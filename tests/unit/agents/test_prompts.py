@@ -22,6 +22,10 @@ def last_prompt(fake, schema: str) -> str:
     return fake.chats(schema)[-1]["messages"][-1]["content"]
 
 
+def whole_prompt(fake, schema: str) -> str:
+    return "\n".join(m["content"] for m in fake.chats(schema)[-1]["messages"])
+
+
 def summary(text: str = "They talked.", importance: int = 4, **more) -> str:
     return json.dumps({"summary": text, "importance": importance, **more})
 
@@ -101,7 +105,7 @@ def test_the_importance_scale_has_the_papers_anchors(fake_llm, world, ada, bram)
     end = talk(world, "c1", [(ada, "Morning Bram!"), (bram, "Morning Ada.")])
     mind.observe([{"kind": "conversation_ended", "t": end, "conversation": "c1"}])
     for text in (
-        last_prompt(fake_llm, "Summary"),
+        whole_prompt(fake_llm, "Summary"),
         prompts.insights({"name": "Ada", "id": "ada"}, ["Why?"], ["x"], "en")[1]["content"],
     ):
         assert "1 is purely mundane (brushing teeth, making the bed)" in text

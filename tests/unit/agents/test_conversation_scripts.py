@@ -1,0 +1,198 @@
+"""Resident-to-resident conversations written in one model call and revealed line by line; a
+person joining switches to turn by turn; bad scripts fall back; a conversation keeps the mind
+mode it started with; past MIND_BUDGET_PEOPLE_SHARE residents talk among themselves offline."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents import budget, scripts
+from agents import services as minds
+from agents.mind import Mind
+from agents.models import ConversationMind, Memory, ModelCall
+from agents.residents import load_town
+from town.protocol import MAX_TEXT
+
+from .helpers import HOUR, human, reply_request, talk
+
+pytestmark = pytest.mark.django_db
+
+T = 3 * HOUR
+
+
+def say(inputs: list[dict]) -> str:
+    return next(i["text"] for i in inputs if i["type"] == "say")
+
+
+def leaves(inputs: list[dict]) -> bool:
+    return any(i["type"] == "leave_conversation" for i in inputs)
+
+
+def run_pair(mind, a, b, cid="c1", turns=20):
+    """Ask the two residents in turn, as the engine does, until one leaves; the lines said."""
+    said: list[tuple] = []
+    for n in range(turns):
+        me, other = (a, b) if n % 2 == 0 else (b, a)
+        inputs = mind.decide(reply_request(me, other, cid, said, T + n * 1000, rid=f"r{n}"))
+        if any(i["type"] == "say" for i in inputs):
+            said.append((me, say(inputs)))
+        if leaves(inputs) or not inputs:
+            break
+    return said
+
+
+def spend(world, tokens: int) -> None:
+    ModelCall.objects.create(world=world, purpose="reply", model="m", tokens_in=tokens)
+    budget.forget(world.pk)
+
+
+def test_two_residents_talk_from_one_model_call(fake_llm, world, ada, bram):
+    mind = Mind(load_town(world.pk))
+    said = run_pair(mind, ada, bram)
+    assert len(fake_llm.chats("Script")) == 1
+    assert fake_llm.chats("Reply") == []  # no call per line
+    assert [p.pid for p, _ in said] == ["ada", "bram", "ada", "bram"]  # the fake's 4 lines
+    assert all(text for _, text in said)
+    # The conversation ran as written: its end needs no summary call, and the shared summary
+    # is embedded once for both residents.
+    end = talk(world, "c1", said, t0=T)
+    embeds_before = len([r for r in fake_llm.requests if r["path"].endswith("/embeddings")])
+    mind.observe([{"kind": "conversation_ended", "t": end, "conversation": "c1"}])
+    assert fake_llm.chats("Summary") == []
+    memories = Memory.objects.filter(kind="conversation")
+    assert {m.agent.pid for m in memories} == {"ada", "bram"}
+    assert all("They talked for a while." in m.text for m in memories)
+    embeds = [r for r in fake_llm.requests if r["path"].endswith("/embeddings")]
+    assert len(embeds) - embeds_before == 1
+    assert not ConversationMind.objects.filter(cid="c1").exists()
+
+
+def test_a_person_joining_switches_to_turn_by_turn(fake_llm, world, ada, bram):
+    mind = Mind(load_town(world.pk))
+    ana, _ = human(world, "ana", "Ana")
+    first = mind.decide(reply_request(ada, bram, "c1", [], T))
+    assert len(fake_llm.chats("Script")) == 1 and fake_llm.chats("Reply") == []
+    request = reply_request(bram, ada, "c1", [(ada, say(first)), (ana, "Hello both!")], T + 1000)
+    request["context"]["others"].append({"id": ana.pid, "name": "Ana", "kind": "human"})
+    answer = mind.decide(request)
+    assert say(answer)
+    assert len(fake_llm.chats("Reply")) == 1  # from the person's line on: one call per line
+    assert ConversationMind.objects.get(cid="c1").script == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json at all",
+        "",
+        json.dumps({"answer": "yes"}),
+        json.dumps({"lines": [], "summary": "x", "importance": 3}),
+        json.dumps(
+            {
+                "lines": [
+                    {"speaker": "Nobody Known", "text": "Hi."},
+                    {"speaker": "Ada Byrne", "text": "Hello."},
+                ],
+                "summary": "x",
+                "importance": 3,
+            }
+        ),
+        json.dumps(
+            {
+                "lines": [{"speaker": "Ada Byrne", "text": "Hi."}],
+                "summary": "x",
+                "importance": 3,
+            }
+        ),
+    ],
+    ids=["not_json", "empty", "wrong_schema", "no_lines", "wrong_speakers", "one_line"],
+)
+def test_an_unusable_script_falls_back_to_turn_by_turn(fake_llm, world, ada, bram, content):
+    fake_llm.script("Script", content)
+    fake_llm.script("Reply", json.dumps({"text": "Nice weather today.", "end": False}))
+    mind = Mind(load_town(world.pk))
+    said = run_pair(mind, ada, bram, turns=4)
+    assert len(said) == 4 and all(text.strip() for _, text in said)
+    assert len(fake_llm.chats("Script")) >= 1
+    assert len(fake_llm.chats("Reply")) == 4  # every line asked for on its own
+
+
+def test_a_script_too_long_is_cut_to_the_limits(fake_llm, world, ada, bram, settings):
+    fake_llm.bad = "too_long"
+    mind = Mind(load_town(world.pk))
+    said = run_pair(mind, ada, bram, turns=40)
+    assert len(said) == scripts.most_lines() == 2 * settings.MIND_MAX_TURNS
+    assert all(0 < len(text) <= MAX_TEXT for _, text in said)
+    assert fake_llm.chats("Reply") == []
+
+
+def test_with_the_model_unreachable_a_pair_talks_offline(fake_llm, world, ada, bram):
+    fake_llm.mode = "error"
+    mind = Mind(load_town(world.pk))
+    said = run_pair(mind, ada, bram, turns=4)
+    assert len(said) >= 2 and all(text.strip() for _, text in said)
+
+
+def test_past_the_people_share_residents_talk_offline_and_people_keep_the_model(
+    fake_llm, world, ada, bram, settings
+):
+    settings.MIND_DAILY_TOKENS = 10_000
+    settings.MIND_BUDGET_PEOPLE_SHARE = 0.8
+    spend(world, 8_500)
+    mind = Mind(load_town(world.pk))
+    asked = len(fake_llm.chats())
+    said = run_pair(mind, ada, bram, turns=4)
+    assert len(said) >= 2 and all(text for _, text in said)
+    assert len(fake_llm.chats()) == asked  # no chat call for residents among themselves
+    assert ConversationMind.objects.get(cid="c1").mode == "offline"
+    status = budget.mind_status(world.pk)
+    assert status["mode"] == "llm" and set(status["offline"]) == {"ada", "bram"}
+    # A person still gets the model.
+    ana, _ = human(world, "ana", "Ana")
+    mind.decide(reply_request(ada, ana, "c2", [(ana, "Hello Ada!")], T))
+    assert len(fake_llm.chats("Reply")) == 1
+    assert ConversationMind.objects.get(cid="c2").mode == "llm"
+
+
+def test_raising_the_budget_takes_effect_at_once_but_not_mid_conversation(
+    fake_llm, world, ada, bram, cora, settings
+):
+    settings.MIND_DAILY_TOKENS = 10_000
+    spend(world, 10_000)
+    mind = Mind(load_town(world.pk))
+    first = mind.decide(reply_request(ada, bram, "c1", [], T))
+    assert say(first) and fake_llm.chats() == []
+    assert budget.mind_status(world.pk)["mode"] == "offline"
+    minds.set_daily_tokens(world, 1_000_000)
+    assert budget.mind_status(world.pk) == {"mode": "llm", "offline": ["ada", "bram"]}
+    # The conversation begun offline stays offline to its end …
+    mind.decide(reply_request(bram, ada, "c1", [(ada, say(first))], T + 1000))
+    assert fake_llm.chats() == []
+    # … a new one starts with the model.
+    mind.decide(reply_request(cora, ada, "c2", [], T + 2000))
+    assert len(fake_llm.chats("Script")) == 1
+
+
+def test_a_conversation_begun_with_the_model_keeps_it_when_the_budget_runs_out(
+    fake_llm, world, ada, settings
+):
+    settings.MIND_DAILY_TOKENS = 1_000_000
+    mind = Mind(load_town(world.pk))
+    ana, _ = human(world, "ana", "Ana")
+    mind.decide(reply_request(ada, ana, "c1", [(ana, "Hello Ada!")], T))
+    assert len(fake_llm.chats("Reply")) == 1
+    spend(world, 2_000_000)
+    assert not budget.budget_left(world.pk)
+    lines = [(ana, "Hello Ada!"), (ada, "Hi."), (ana, "How are you?")]
+    mind.decide(reply_request(ada, ana, "c1", lines, T + 2000, rid="r2"))
+    assert len(fake_llm.chats("Reply")) == 2  # the same conversation, still the model
+    mind.decide(reply_request(ada, ana, "c2", [(ana, "Hi again")], T + 9000, rid="r3"))
+    assert len(fake_llm.chats("Reply")) == 2  # a new one: the budget is spent, offline
+
+
+def test_without_a_model_every_resident_thinks_offline(offline, world):
+    status = budget.mind_status(world.pk)
+    assert status["mode"] == "offline"
+    assert {"ada", "bram", "cora"} <= set(status["offline"])
