@@ -419,7 +419,11 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["view"])
     parser.add_argument("--soak", type=float, help="one long run of this many seconds")
     parser.add_argument("--deflate", action="store_true", help="estimate permessage-deflate")
+    parser.add_argument("--cpu", action="store_true", help="only the in-process fan-out CPU")
     args = parser.parse_args()
+    if args.cpu:
+        print(fanout_cpu())
+        return
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()}, {args.seconds:.0f} s per run")
     print_header()
     base = None
@@ -448,6 +452,100 @@ def main() -> None:
                     print(deflate_cost(r["samples"], r["frames_per_client_s"], n))
         finally:
             town.stop()
+
+
+def fanout_cpu(sockets: int = 1000, rounds: int = 200) -> str:
+    """CPU per socket per broadcast of the consumer's delivery path, in this process.
+
+    Real WorldConsumer and hub code; the connection is a stand-in whose `write` keeps the
+    bytes (the kernel's send, ~2-5 µs per socket on loopback, comes on top). The same
+    broadcast with and without a `view` on every socket.
+    """
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from autobahn.websocket.protocol import WebSocketProtocol
+
+    from town.backpressure import SendBuffer
+    from town.consumers import WorldConsumer
+    from town.hub import merge
+    from town.viewport import Interest, View
+
+    class Connection:  # what the consumer reaches through daphne: state and transport
+        _perMessageCompress = None
+        state = WebSocketProtocol.STATE_OPEN
+        send_queue = ()
+
+        def __init__(self) -> None:
+            self.transport = self
+            self.sent = 0
+
+        def write(self, data: bytes) -> None:
+            self.sent += len(data)
+
+    class Hub:
+        def later(self, watcher) -> None:
+            pass
+
+    def consumer(view: View | None) -> WorldConsumer:
+        c = object.__new__(WorldConsumer)
+        c.synced, c.snapshot_seq, c.status, c.pid, c.present = True, -1, "running", None, False
+        c.send_buffer = SendBuffer(lambda: None, lambda: None, 30)
+        c.interest, c.held, c.hub, c.direct, c.far_due = Interest(), [], Hub(), Connection(), 0
+        c.interest.show(view)
+        return c
+
+    rng = random.Random(1)
+    events = []
+    for n in range(4):  # a typical batch: three walks and a line
+        x, y = rng.randrange(60), rng.randrange(44)
+        path = [[x + i, y] for i in range(8)]
+        events.append(
+            {
+                "kind": "move",
+                "t": 1000 + n,
+                "player": f"h{n}",
+                "path": path,
+                "t0": 1000 + n,
+                "speed": 4.0,
+            }
+        )
+    events[-1] = {
+        "kind": "message",
+        "t": 1004,
+        "conversation": "c1",
+        "author": "h3",
+        "author_name": "P3",
+        "text": "hi there",
+        "id": "m9",
+    }
+    text = json.dumps({"type": "events", "events": events}, separators=(",", ":"))
+    lines = []
+
+    async def run(label: str, views: bool) -> None:
+        crowd = [
+            consumer(View.around(rng.randrange(40), rng.randrange(32), 0, 0) if views else None)
+            for _ in range(sockets)
+        ]
+        for c in crowd:
+            if views:
+                v = c.interest.view
+                c.interest.show(View.around(v.x0 + 6, v.y0 + 6, v.x0 + 29, v.y0 + 21))
+        started = time.process_time()
+        for seq in range(rounds):
+            message = merge([{"type": "world.events", "seq": seq, "text": text}])
+            for c in crowd:
+                await c.dispatch(message)
+        spent = time.process_time() - started
+        lines.append(f"{label}: {spent / rounds / sockets * 1e6:.1f} µs per socket per broadcast")
+
+    async def all_runs() -> None:
+        await run("no view, shared frame", False)
+        await run("view on every socket, shared frames", True)
+
+    asyncio.run(all_runs())
+    return "fan-out CPU (this process, stand-in connection):\n  " + "\n  ".join(lines)
 
 
 if __name__ == "__main__":
