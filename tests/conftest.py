@@ -74,6 +74,21 @@ class TownProcess:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """`manage.py ARGS` in a second process on this town's database (as an operator in
+        another terminal); with `check`, a non-zero exit fails the test with its stderr."""
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if check:
+            assert done.returncode == 0, done.stderr[-3000:]
+        return done
+
     def stop(self, sig: int = 2, timeout: float = 30.0) -> int:
         """Stop the process with `sig` (SIGKILL after `timeout`); a graceful stop also makes
         sure its embedded PostgreSQL is down once no other process of the var dir holds it."""
@@ -123,11 +138,51 @@ def stop_embedded_postgres(pgdata: Path) -> bool:
     return True
 
 
-def _town_processes(tmp_path_factory) -> Iterator:
+@pytest.fixture(scope="session")
+def migrated_pgdata(tmp_path_factory) -> Path:
+    """An embedded PostgreSQL data directory with every migration applied, made once a session
+    (per xdist worker) and copied into each new town's var dir: initdb and the migrations
+    were most of a fresh `runtown`'s start. runtown still migrates (nothing left to do)."""
+    var = tmp_path_factory.mktemp("migrated")
+    env = {**os.environ, "TOWN_VAR_DIR": str(var)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "--verbosity", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    stop_embedded_postgres(var / "pgdata")  # the library stops it when the process exits
+    return var / "pgdata"
+
+
+def copy_pgdata(template: Path, var_dir: Path) -> None:
+    """Give `var_dir` a copy of a stopped data directory (owner and modes kept: the server
+    runs as the directory's owner), unless it has a database already."""
+    if (var_dir / "pgdata").exists():
+        return
+    var_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cp", "-a", str(template), str(var_dir / "pgdata")], check=True, timeout=60)
+    (var_dir / "pgdata" / ".handle_pids.json").unlink(missing_ok=True)
+
+
+def _town_processes(tmp_path_factory, template: Path) -> Iterator:
     procs: list[TownProcess] = []
 
-    def make(extra_env: dict[str, str] | None = None, var_dir: Path | None = None) -> TownProcess:
-        p = TownProcess(var_dir or tmp_path_factory.mktemp("town"), free_port(), extra_env)
+    def make(
+        extra_env: dict[str, str] | None = None,
+        var_dir: Path | None = None,
+        fresh_database: bool = False,
+    ) -> TownProcess:
+        """A runtown to start; `fresh_database`: initdb and every migration on its first
+        start, as on a new machine (otherwise a migrated copy, which starts faster)."""
+        var_dir = var_dir or tmp_path_factory.mktemp("town")
+        if not fresh_database:
+            copy_pgdata(template, var_dir)
+        p = TownProcess(var_dir, free_port(), extra_env)
         procs.append(p)
         return p
 
@@ -145,15 +200,15 @@ def _town_processes(tmp_path_factory) -> Iterator:
 
 
 @pytest.fixture
-def town_process(tmp_path_factory) -> Iterator:
+def town_process(tmp_path_factory, migrated_pgdata) -> Iterator:
     """Make runtown subprocesses, each with its own var/ (own embedded database) by default."""
-    yield from _town_processes(tmp_path_factory)
+    yield from _town_processes(tmp_path_factory, migrated_pgdata)
 
 
 @pytest.fixture(scope="module")
-def module_town_process(tmp_path_factory) -> Iterator:
+def module_town_process(tmp_path_factory, migrated_pgdata) -> Iterator:
     """Like town_process, for servers shared by the tests of a module."""
-    yield from _town_processes(tmp_path_factory)
+    yield from _town_processes(tmp_path_factory, migrated_pgdata)
 
 
 def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
@@ -189,6 +244,43 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
     finally:
         proc.kill()
         proc.wait()
+
+
+# -- parallel runs (pytest-xdist, `make test` runs `-n 2 --dist loadgroup`) ---------------
+
+# Groups that take longest on one worker, started first so that neither worker is left
+# with a long group at the end (from `--durations`; a name not found here runs in file order).
+SLOW_FIRST = (
+    "tests/integration/test_agents_api.py",
+    "tests/integration/test_abuse.py",
+    "browser",
+    "tests/integration/test_one_answer.py",
+    "tests/integration/test_scale_out.py",
+    "tests/integration/test_budget.py",
+    "tests/integration/test_foundation.py",
+    "tests/integration/test_control_path.py",
+    "tests/integration/test_recovery.py",
+    "tests/integration/test_minds.py",
+    "tests/integration/test_http_security.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items) -> None:
+    """One xdist group per module (its tests share the module's live town), one for all the
+    browser tests (one server, one Chromium); under xdist the slowest groups start first."""
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        item.add_marker(
+            pytest.mark.xdist_group("browser" if module.startswith("tests/browser/") else module)
+        )
+    if hasattr(config, "workerinput"):  # every worker sorts alike: xdist checks that
+
+        def rank(item) -> int:
+            group = next(item.iter_markers("xdist_group")).args[0]
+            return SLOW_FIRST.index(group) if group in SLOW_FIRST else len(SLOW_FIRST)
+
+        items.sort(key=rank)  # stable: file order within a rank
 
 
 # -- session checks: no silent skips on CI, no processes left behind ---------------------

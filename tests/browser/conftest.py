@@ -10,14 +10,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TownProcess, free_port
+from tests.conftest import ROOT, TownProcess, copy_pgdata, free_port  # noqa: F401 - ROOT: for the browser tests
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
@@ -95,21 +93,14 @@ class Town:
 
     def manage(self, *args: str) -> str:
         assert self.proc is not None
-        out = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.proc.env,
-            capture_output=True,
-            text=True,
-            timeout=90,
-        )
-        assert out.returncode == 0, out.stderr[-3000:]
-        return out.stdout
+        return self.proc.manage(*args).stdout
 
 
 @pytest.fixture(scope="package")
-def town(chromium_path, tmp_path_factory) -> Iterator[Town]:
-    server = Town(tmp_path_factory.mktemp("browser-town")).start()
+def town(chromium_path, tmp_path_factory, migrated_pgdata) -> Iterator[Town]:
+    var_dir = tmp_path_factory.mktemp("browser-town")
+    copy_pgdata(migrated_pgdata, var_dir)
+    server = Town(var_dir).start()
     server.manage(
         "shell",
         "-c",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -40,8 +41,6 @@ class AgentSocket(Inbox):
         return await asyncio.wait_for(self.ws.recv(), timeout)
 
     async def send(self, **frame) -> None:
-        import json
-
         await self.ws.send(json.dumps(frame))
 
     async def close(self) -> None:
@@ -60,41 +59,69 @@ def town(module_town_process):
     proc.sessions = make_sessions(
         proc.env, ["ada_owner", "staff_owner", "cy_owner", "di_owner", *people]
     )
+    proc.user_ids, proc.tokens = _ids_and_tokens(proc)
     return proc
 
 
-def cli(town, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """`manage.py town …` in a second process, on the town's database."""
-    return subprocess.run(
-        [sys.executable, "manage.py", "town", *args],
-        cwd=ROOT,
-        env=town.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=check,
-    )
+# The tokens the scenarios use, made before them by `town agent-token create` itself, all
+# in one second process (a Django start per token made this module slow); the command on its
+# own, in a process of its own, is tested by the first test and the world-scoped one.
+TOKENS = {
+    "Walker": "ada_owner",
+    "Chatty": "cy_owner",
+    "staff, no label": "staff_owner",
+    "Doomed": "ada_owner",
+    "Flood": "cy_owner",
+    "Twins": "ada_owner",
+    "Many": "cy_owner",
+    "Claude": "ada_owner",
+    "Light": "cy_owner",
+    "Remote": "cy_owner",
+    "Example": "ada_owner",
+}
+_ISSUE = """
+import io, json
+from django.contrib.auth.models import User
+from django.core.management import call_command
+out = {"ids": dict(User.objects.values_list("username", "pk")), "created": {}}
+for label, user in json.loads(%r).items():
+    printed = io.StringIO()
+    named = [] if "," in label else ["--label", label]
+    call_command("town", "agent-token", "create", user, *named, stdout=printed)
+    out["created"][label] = printed.getvalue()
+print(json.dumps(out))
+"""
 
 
-def new_token(town, username: str, *extra: str) -> tuple[int, str]:
-    """Create a token on the command line; (id, token)."""
-    out = cli(town, "agent-token", "create", username, *extra).stdout
+def _ids_and_tokens(town) -> tuple[dict[str, int], dict[str, tuple[int, str]]]:
+    """Every user's id, and the TOKENS made (label -> (id, token))."""
+    script = _ISSUE % json.dumps(TOKENS)
+    out = json.loads(town.manage("shell", "-c", script).stdout.strip().splitlines()[-1])
+    return out["ids"], {label: _issued(text) for label, text in out["created"].items()}
+
+
+def _issued(out: str) -> tuple[int, str]:
     found = TOKEN.findall(out)
     assert len(found) == 1, out
     ISSUED.append(found[0])
     return int(re.search(r"#(\d+)", out).group(1)), found[0]
 
 
+def new_token(town, username: str, *extra: str) -> tuple[int, str]:
+    """Create a token on the command line; (id, token)."""
+    return _issued(town.manage("town", "agent-token", "create", username, *extra).stdout)
+
+
 def test_token_created_on_the_command_line_is_listed_by_prefix_only(town):
     token_id, token = new_token(town, "ada_owner", "--label", "Scout")
-    listing = cli(town, "agent-token", "list").stdout
+    listing = town.manage("town", "agent-token", "list").stdout
     assert f"#{token_id}" in listing and "Scout" in listing and token[:10] in listing
     assert token not in listing
     assert "never" in listing  # not used yet
 
 
 def test_agent_joins_walks_and_talks_with_a_person_who_sees_it_marked(town):
-    _, token = new_token(town, "ada_owner", "--label", "Walker")
+    _, token = town.tokens["Walker"]
 
     async def scenario() -> None:
         agent = AgentSocket(town.url, token)
@@ -152,25 +179,11 @@ def test_agent_joins_walks_and_talks_with_a_person_who_sees_it_marked(town):
 
 def person_pid(town, username: str) -> str:
     """The user id of a username (a person's character is h<id>)."""
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from django.contrib.auth.models import User; "
-            f"print(User.objects.get(username={username!r}).pk)",
-        ],
-        cwd=ROOT,
-        env={**town.env, "DJANGO_SETTINGS_MODULE": "config.settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return out.stdout.strip().splitlines()[-1]
+    return str(town.user_ids[username])
 
 
 def test_agent_talks_with_a_resident(town):
-    _, token = new_token(town, "cy_owner", "--label", "Chatty")
+    _, token = town.tokens["Chatty"]
 
     async def scenario() -> None:
         agent = AgentSocket(town.url, token)
@@ -223,7 +236,7 @@ def test_agent_talks_with_a_resident(town):
 
 
 def test_agents_never_get_staff_powers(town):
-    _, token = new_token(town, "staff_owner")
+    _, token = town.tokens["staff, no label"]
 
     async def scenario() -> None:
         agent = AgentSocket(town.url, token)
@@ -234,7 +247,7 @@ def test_agents_never_get_staff_powers(town):
         await agent.close()
 
     run(scenario())
-    assert "running" in cli(town, "status").stdout
+    assert "running" in town.manage("town", "status").stdout
 
 
 @pytest.mark.parametrize("token", ["hv_unknown_token_of_nobody_at_all", "", "x" * 300])
@@ -258,12 +271,12 @@ def test_socket_without_token_or_origin_is_still_refused(town):
 
 
 def test_revoking_from_another_process_closes_the_open_socket(town):
-    token_id, token = new_token(town, "ada_owner", "--label", "Doomed")
+    token_id, token = town.tokens["Doomed"]
 
     async def scenario() -> None:
         agent = AgentSocket(town.url, token)
         await agent.open()
-        await asyncio.to_thread(cli, town, "agent-token", "revoke", str(token_id))
+        await asyncio.to_thread(town.manage, "town", "agent-token", "revoke", str(token_id))
         closed = await agent.until(
             lambda f: f.get("type") == "error" and "revoked" in f["message"], timeout=10
         )
@@ -275,11 +288,11 @@ def test_revoking_from_another_process_closes_the_open_socket(town):
             await AgentSocket(town.url, token).open()
 
     run(scenario())
-    assert "revoked" in cli(town, "agent-token", "list", "--user", "ada_owner").stdout
+    assert "revoked" in town.manage("town", "agent-token", "list", "--user", "ada_owner").stdout
 
 
 def test_a_flood_closes_the_agent_socket_with_4008(town):
-    _, token = new_token(town, "cy_owner", "--label", "Flood")
+    _, token = town.tokens["Flood"]
 
     async def scenario() -> None:
         agent = AgentSocket(town.url, token)
@@ -295,7 +308,7 @@ def test_a_flood_closes_the_agent_socket_with_4008(town):
 
 
 def test_a_tokens_sockets_share_its_input_limit(town):
-    _, token = new_token(town, "ada_owner", "--label", "Twins")
+    _, token = town.tokens["Twins"]
 
     async def scenario() -> None:
         first, second = AgentSocket(town.url, token), AgentSocket(town.url, token)
@@ -322,7 +335,7 @@ def test_a_tokens_sockets_share_its_input_limit(town):
 
 
 def test_a_token_has_a_connection_cap(town):
-    _, token = new_token(town, "cy_owner", "--label", "Many")
+    _, token = town.tokens["Many"]
 
     async def scenario() -> None:
         sockets = [AgentSocket(town.url, token) for _ in range(3)]
@@ -413,7 +426,7 @@ def _text(result) -> str:
 def test_mcp_over_stdio(town):
     from mcp import ClientSession, StdioServerParameters, stdio_client
 
-    _, token = new_token(town, "ada_owner", "--label", "Claude")
+    _, token = town.tokens["Claude"]
     params = StdioServerParameters(
         command=sys.executable,
         args=["manage.py", "town", "mcp", "--token", token, "--url", town.url],
@@ -484,7 +497,7 @@ def test_mcp_over_stdio_without_the_towns_settings(town):
     """`python -m town.mcp_server` needs only the package: no settings, no database."""
     from mcp import ClientSession, StdioServerParameters, stdio_client
 
-    _, token = new_token(town, "cy_owner", "--label", "Light")
+    _, token = town.tokens["Light"]
     env = {k: v for k, v in town.env.items() if k not in ("TOWN_VAR_DIR", "DATABASE_URL")}
     params = StdioServerParameters(
         command=sys.executable,
@@ -507,7 +520,7 @@ def test_mcp_over_http(town):
     from mcp.client.streamable_http import streamable_http_client
     from mcp.shared._httpx_utils import create_mcp_http_client
 
-    _, token = new_token(town, "cy_owner", "--label", "Remote")
+    _, token = town.tokens["Remote"]
     refused = httpx.post(town.url + "/mcp/", json={})
     assert refused.status_code == 401
 
@@ -528,8 +541,6 @@ def test_mcp_over_http(town):
 
 def plaza_tile() -> tuple[int, int]:
     """The middle of the map's plaza (town/maps/town.tmj)."""
-    import json
-
     from town.engine.map import TownMap
 
     town_map = TownMap.from_tiled(json.loads((ROOT / "town/maps/town.tmj").read_text()))
@@ -537,7 +548,7 @@ def plaza_tile() -> tuple[int, int]:
 
 
 def test_the_example_bot_joins_walks_and_greets(town):
-    _, token = new_token(town, "ada_owner", "--label", "Example")
+    _, token = town.tokens["Example"]
 
     async def scenario() -> tuple[str, str]:
         person = NetSocket(town.url, town.sessions["ed_person"])
@@ -673,7 +684,7 @@ def test_a_person_has_a_cap_of_live_tokens(django_user_model, settings):
 
 
 def test_a_token_scoped_to_a_world_opens_only_that_world(town):
-    out = cli(town, "fork", "1", "Elsewhere").stdout
+    out = town.manage("town", "fork", "1", "Elsewhere").stdout
     other = int(re.search(r"#(\d+)", out.split("into", 1)[-1]).group(1))
     # Its own owner: cy_owner may hold the most live tokens a person can by now.
     _, token = new_token(town, "di_owner", "--label", "Homebody", "--world", str(other))

@@ -31,20 +31,6 @@ def town(module_town_process, tmp_path_factory):
     return proc
 
 
-def operator(town, *args: str) -> str:
-    """`manage.py town ARGS` in a second process on the same database; its output."""
-    done = subprocess.run(
-        [sys.executable, "manage.py", "town", *args],
-        cwd=ROOT,
-        env=town.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def stored(town, code: str) -> object:
     """Run Django code (an expression) in a second process; its JSON value."""
     script = (
@@ -154,7 +140,7 @@ def test_forget_from_a_second_terminal_scrubs_the_running_world(town):
         assert any(m["text"] == SECRET for m in before["messages"])  # the engine has it
 
         last_snapshot = stored(town, "WorldSnapshot.objects.order_by('-id').first().id")
-        out = await asyncio.to_thread(operator, town, "forget", "--user", "kim")
+        out = (await asyncio.to_thread(town.manage, "town", "forget", "--user", "kim")).stdout
         assert "Forgot kim" in out
         # Open pages are told to drop the lines...
         for page in (kim, watcher):
@@ -191,22 +177,22 @@ def test_levers_pulled_in_a_second_terminal_reach_open_pages(town):
         await lou.open()
         _, home, away = await joined(lou, "Lou")
 
-        assert "Froze" in await asyncio.to_thread(operator, town, "freeze")
+        assert "Froze" in (await asyncio.to_thread(town.manage, "town", "freeze")).stdout
         for page in (spectator, lou):
             await page.until(status_is("frozen"))
         refused = await move(lou, "m-frozen", home)
         assert refused["type"] == "error" and refused["code"] == "world_frozen"
 
-        assert "Resumed" in await asyncio.to_thread(operator, town, "resume")
+        assert "Resumed" in (await asyncio.to_thread(town.manage, "town", "resume")).stdout
         for page in (spectator, lou):
             await page.until(status_is("running"), 30)
         assert (await move(lou, "m-running", home))["type"] == "ack"
 
-        await asyncio.to_thread(operator, town, "announce", "The market opens early")
+        await asyncio.to_thread(town.manage, "town", "announce", "The market opens early")
         notice = await spectator.until(lambda e: e.get("kind") == "announcement")
         assert notice["text"] == "The market opens early"
 
-        assert "Archived" in await asyncio.to_thread(operator, town, "archive")
+        assert "Archived" in (await asyncio.to_thread(town.manage, "town", "archive")).stdout
         for page in (spectator, lou):
             await page.until(status_is("archived"))
         refused = await move(lou, "m-archived", away)

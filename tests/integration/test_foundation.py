@@ -205,7 +205,7 @@ def test_pages_send_a_strict_content_security_policy():
 
 
 def test_runtown_serves_and_stops_cleanly_on_sigint(town_process):
-    town = town_process().start()
+    town = town_process(fresh_database=True).start()  # initdb and migrations, as on a new machine
     town.wait_ready()
     with urllib.request.urlopen(town.url + "/", timeout=10) as resp:
         assert resp.status == 200
