@@ -11,11 +11,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from town import selectors, stepping
-from town.engine import World
+from town import engine, selectors, stepping
 from town.engine.config import STEP_MS  # noqa: F401 - benches step by it from here
-from town.models import Conversation, HistoryEvent, Input, Message, Player, WorldSnapshot
-from town.models import World as WorldRow
+from town.models import Conversation, HistoryEvent, Input, Message, Player, World, WorldSnapshot
 
 SNAPSHOTS_KEPT = 3
 # Not history: typing, and which mind the residents use (the page shows it, replay not).
@@ -25,7 +23,7 @@ UNRECORDED_KINDS = frozenset({"typing", "mind"})
 @dataclass
 class LoadedWorld:
     meta: selectors.WorldMeta
-    world: World
+    world: engine.World
     last_input: int
     recent: list[dict] = field(default_factory=list)
     pending_joins: list[dict] = field(default_factory=list)
@@ -33,14 +31,14 @@ class LoadedWorld:
 
 def load_world(world_id: int) -> LoadedWorld:
     """Rebuild a world: the latest snapshot, then every input logged after it, in order."""
-    row = WorldRow.objects.get(pk=world_id)
+    row = World.objects.get(pk=world_id)
     meta = selectors.world_meta(row)
     snap = row.snapshots.order_by("-id").first()
     if snap is not None:
-        world = World.restore(snap.data, meta.town_map, meta.config)
+        world = engine.World.restore(snap.data, meta.town_map, meta.config)
         last_input = snap.last_input
     else:
-        world = World(meta.town_map, meta.config, seed=row.seed, now=row.clock_ms)
+        world = engine.World(meta.town_map, meta.config, seed=row.seed, now=row.clock_ms)
         last_input = 0
     for inp in row.inputs.filter(id__gt=last_input).order_by("id").iterator():
         replay_input(world, inp.payload, inp.t)
@@ -52,7 +50,7 @@ def load_world(world_id: int) -> LoadedWorld:
     return LoadedWorld(meta, world, last_input, selectors.recent_messages(world_id), joins)
 
 
-def replay_input(world: World, payload: dict, t: int) -> None:
+def replay_input(world: engine.World, payload: dict, t: int) -> None:
     """Apply a logged input exactly as the runner did live: due steps first, then the input."""
     stepping.tick_until(world, stepping.first_tick(world), t)
     world.apply(payload, t)
@@ -176,12 +174,12 @@ def _apply_event(world_id: int, event: dict, users: dict) -> None:
 
 
 @transaction.atomic
-def save_snapshot(world_id: int, world: World, last_input: int) -> None:
+def save_snapshot(world_id: int, world: engine.World, last_input: int) -> None:
     """Save the whole engine state; keep only the newest few snapshots."""
     WorldSnapshot.objects.create(
         world_id=world_id, t=world.now, last_input=last_input, data=without_nul(world.snapshot())
     )
-    WorldRow.objects.filter(pk=world_id).update(clock_ms=world.now)
+    World.objects.filter(pk=world_id).update(clock_ms=world.now)
     keep = WorldSnapshot.objects.filter(world_id=world_id).order_by("-id")[:SNAPSHOTS_KEPT]
     WorldSnapshot.objects.filter(world_id=world_id).exclude(
         id__in=list(keep.values_list("id", flat=True))
@@ -190,15 +188,15 @@ def save_snapshot(world_id: int, world: World, last_input: int) -> None:
 
 def world_status(world_id: int) -> str | None:
     """A world's status as the database has it (None: the world is gone)."""
-    return WorldRow.objects.filter(pk=world_id).values_list("status", flat=True).first()
+    return World.objects.filter(pk=world_id).values_list("status", flat=True).first()
 
 
-def resident_inputs(world_id: int, world: World, last_input: int) -> list[dict]:
+def resident_inputs(world_id: int, world: engine.World, last_input: int) -> list[dict]:
     """Inputs that bring a running engine in line with its residents' rows (added, edited or
     retired by an operator while it ran)."""
     from town.residents import pending_inputs  # it builds on this module
 
-    row = WorldRow.objects.get(pk=world_id)
+    row = World.objects.get(pk=world_id)
     return pending_inputs(selectors.world_meta(row), world, row, last_input)
 
 

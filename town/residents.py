@@ -21,9 +21,8 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 
-from town import control, persistence, selectors
+from town import control, engine, persistence, selectors
 from town.engine import TownMap
-from town.engine import World as Engine
 from town.models import Input, Player, World
 from town.services import NotFound, WrongState, audit
 from town.signals import resident_changed
@@ -302,7 +301,7 @@ def residents_version(world_id: int) -> int | None:
 
 
 def pending_inputs(
-    meta: selectors.WorldMeta, world: Engine, row: World, last_input: int
+    meta: selectors.WorldMeta, world: engine.World, row: World, last_input: int
 ) -> list[dict]:
     """Inputs that bring a freshly loaded engine in line with the residents' rows: joins for
     residents it lacks, `leave` for retired ones, `update_player` for edited ones."""

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
 
-from town.engine import EngineConfig, TownMap, World
-from town.models import Conversation, Message, Player
-from town.models import World as WorldRow
+from town import engine
+from town.engine import EngineConfig, TownMap
+from town.models import Conversation, Message, Player, World
 
 MAPS_DIR = settings.BASE_DIR / "town" / "maps"
 CHARACTERS_FILE = settings.BASE_DIR / "static" / "sprites" / "characters.json"
@@ -32,7 +32,7 @@ class WorldMeta:
     music_url: str | None = None  # the day's track, as music last published it
 
 
-def world_meta(row: WorldRow) -> WorldMeta:
+def world_meta(row: World) -> WorldMeta:
     engine_settings = {"time_rate": settings.TOWN_TIME_RATE, **row.settings.get("engine", {})}
     return WorldMeta(
         id=row.pk,
@@ -46,17 +46,15 @@ def world_meta(row: WorldRow) -> WorldMeta:
     )
 
 
-def world_or_current(world_id: int | None) -> WorldRow | None:
+def world_or_current(world_id: int | None) -> World | None:
     """The given world, or the current one when no id is given; None when there is none."""
     if world_id is None:
-        return WorldRow.objects.filter(is_current=True).first()
-    return WorldRow.objects.filter(pk=world_id).first()
+        return World.objects.filter(is_current=True).first()
+    return World.objects.filter(pk=world_id).first()
 
 
 def running_world_ids() -> list[int]:
-    return list(
-        WorldRow.objects.filter(status=WorldRow.Status.RUNNING).values_list("id", flat=True)
-    )
+    return list(World.objects.filter(status=World.Status.RUNNING).values_list("id", flat=True))
 
 
 @lru_cache(maxsize=8)
@@ -100,7 +98,7 @@ def assumed_mind_status() -> dict:
 
 
 def snapshot_body(
-    meta: WorldMeta, world: World, now: int, recent: list[dict], mind: dict | None = None
+    meta: WorldMeta, world: engine.World, now: int, recent: list[dict], mind: dict | None = None
 ) -> dict:
     """The body of a `snapshot` frame (PROTOCOL.md) for world state at `now`.
 
