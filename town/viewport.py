@@ -4,8 +4,9 @@ A page sends `view` (the tiles on its screen, docs/protocol.md). Movement within
 tiles of that view arrives event by event, as before; a `move` far outside it is held,
 only the latest per character, and sent every FAR_EVERY seconds in one `events` frame
 marked `"summary": true` (a `move` holds the whole path with its start time, so the page
-still places a far character where it really is); a far `arrived` is not sent at all
-(the path the page has already ends there). Everything else (conversations, chat,
+still places a far character where it really is). `arrived` is not sent to such a page
+except for its own character: the `move` it has says where and when each walk ends.
+Everything else (conversations, chat,
 joins, status, announcements) always arrives. A page that never sends `view` gets
 everything, as before.
 """
@@ -109,12 +110,15 @@ class Interest:
         for i, player, x0, y0, x1, y1 in moves:
             if wanted is not None and i not in wanted:
                 continue
-            if player == self.own or view.meets(x0, y0, x1, y1):
+            if player == self.own:
+                continue
+            if events[i]["kind"] == "arrived":
+                far.add(i)  # the walk's `move` already ends there
+            elif view.meets(x0, y0, x1, y1):
                 self.far.pop(player, None)  # what arrives now is newer
             else:
                 far.add(i)
-                if events[i]["kind"] == "move":
-                    self.far[player] = events[i]
+                self.far[player] = events[i]
         if self.far:
             self._forget_left(events)
         if not far:

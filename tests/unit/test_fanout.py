@@ -140,7 +140,7 @@ def test_interest_holds_far_moves_and_keeps_the_latest_per_character():
     interest = Interest()
     interest.show(View.around(0, 0, 10, 10))
     batch = [near, far1, far2, there, said]
-    assert interest.choose(batch, placed(batch), None) == (0, 4)
+    assert interest.choose(batch, placed(batch), None) == (0, 4)  # `arrived`: never
     assert interest.take_far() == [far2]
     assert interest.take_far() == []
     # Someone far who walks into view is sent at once, and nothing of theirs stays held.
@@ -148,6 +148,12 @@ def test_interest_holds_far_moves_and_keeps_the_latest_per_character():
     back = {**far1, "t": 5, "path": [[61, 40], [9, 9]]}
     assert interest.choose([back], placed([back]), None) is None
     assert interest.far == {}
+    # `arrived` reaches a page with a view only for its own character.
+    stop = {"kind": "arrived", "t": 4, "player": "ada", "x": 4, "y": 3}
+    assert interest.choose([stop], placed([stop]), None) == ()
+    mine = Interest(own="ada")
+    mine.show(View.around(40, 40, 50, 47))
+    assert mine.choose([stop, near], placed([stop, near]), None) is None
     # A page without a view gets everything.
     assert Interest().choose(batch, placed(batch), None) is None
 
