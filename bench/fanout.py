@@ -388,6 +388,20 @@ VARIANTS = {
 }
 
 
+def print_marginal(a: dict, b: dict) -> None:
+    """What one more socket costs the server, from two runs of the same process."""
+    more = b["clients"] - a["clients"]
+    cpu_us = (b["server_cpu_pct"] - a["server_cpu_pct"]) / 100 / more * 1e6  # µs per second
+    frames = max(b["frames_per_client_s"], 1e-9)
+    rss_kb = (b["server_rss_mb"] - a["server_rss_mb"]) * 1024 / more
+    print(
+        f"  per extra socket ({a['clients']} -> {b['clients']}): {cpu_us:.0f} µs of CPU per "
+        f"second = {cpu_us / frames:.0f} µs per frame at {frames:.1f} frames/s; "
+        f"{rss_kb:.0f} KiB of memory",
+        flush=True,
+    )
+
+
 def print_header() -> None:
     print(
         f"{'variant':>7} {'clients':>7} {'players':>7} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
@@ -434,6 +448,7 @@ def main() -> None:
         town.start()
         try:
             town.wait_ready()
+            previous = None
             for n in args.clients:
                 # Fresh people for every run, so no run inherits another's conversations.
                 names = [f"bench{n}-{i}" for i in range(args.players)]
@@ -445,6 +460,9 @@ def main() -> None:
                 )
                 base = base or r
                 print_row(r, base, variant)
+                if previous is not None:
+                    print_marginal(previous, r)
+                previous = r
                 if args.soak:
                     print(f"  rss growth over the soak: {r['rss_growth_pct']:+.1f} %")
                 print(bytes_by_kind(r["samples"]))
