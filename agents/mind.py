@@ -54,6 +54,11 @@ class Mind:
     def use_model(self) -> bool:
         return budget.model_allowed(self.town.world_id)
 
+    def use_model_unasked(self) -> bool:
+        """The model for what no person waits on (day plans, reflections): not past
+        MIND_BUDGET_PEOPLE_SHARE of the day's budget, which is kept for people."""
+        return self.use_model() and not budget.for_people_only(self.town.world_id)
+
     def embedder(self, agent: str = "") -> Embedder:
         if self.use_model():
             chosen = ModelEmbedder(get_client(), self.town.world_id, agent)

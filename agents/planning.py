@@ -42,7 +42,7 @@ def ensure_plan(mind: Mind, resident: dict, state: MindState, day: int, t: int) 
     if state.plan_day == day and state.schedule:
         return
     schedule = None
-    if mind.use_model():
+    if mind.use_model_unasked():
         schedule = _model_plan(mind, resident, day, t)
     if schedule is None:
         schedule = offline.day_plan(resident, [])

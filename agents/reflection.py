@@ -55,7 +55,7 @@ def reflect(mind: Mind, resident: dict, t: int, *, end_of_day: bool = False) -> 
     ]
     if not memories:
         return 0
-    insights = _model_insights(mind, resident, memories, t) if mind.use_model() else None
+    insights = _model_insights(mind, resident, memories, t) if mind.use_model_unasked() else None
     if insights is None:
         # Offline insights come from what is new since the last reflection, so the next one
         # is about the next few hours, not the same subjects counted again.

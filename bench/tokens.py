@@ -1,13 +1,25 @@
-"""Token benchmark: one game day of 8 residents and scripted human chats, headless, with the
-minds calling the counting fake OpenAI-compatible server (tests/fakes/openai_server.py).
+"""Token benchmark: what a model-driven town costs per resident per REAL hour, with and
+without the savings of issue #17 (caches, resident-only conversations in one call).
 
-Run: .venv/bin/python bench/tokens.py [--hours 24] [--residents 8] [--humans 2]
+Run: .venv/bin/python bench/tokens.py [--minutes 20 | --full] [--residents 10] [--humans 2]
+     [--price-in 0.15 --price-out 0.60 --price-embed 0.02] [--no-baseline]
 
-The pure engine runs in this process with the fixed step; every decision request is answered
-at once by the real minds (model mode, default settings); chat and conversations are recorded
-as the runner records them, so summaries and reflections run as in production. Prints model
-calls and tokens per resident per game hour, by purpose. The fake counts tokens as
-characters / 4, close to real tokenizers for English prose.
+At the default time rate one game hour passes in one real minute, so a real hour is 60 game
+hours. The pure engine runs in this process with the fixed 1 s step, faster than real time;
+every decision request is answered at once by the real minds (model mode) against the
+counting fake OpenAI-compatible server (tests/fakes/openai_server.py, tokens = 3 per word +
+7, close to real tokenizers for English prose); conversations are recorded as the runner
+records them, so summaries and reflections run as in production. Two scripted visitors walk
+up to a resident every game hour by day (08-20) and chat a few lines, on and off.
+
+The same scenario runs twice in one scratch database: first the baseline (embedding and chat
+caches off, every line of every conversation its own call: MIND_EMBED_CACHE=False,
+MIND_CHAT_CACHE_SECONDS=0, MIND_SCRIPTED_CONVERSATIONS=False), then today's defaults. For
+each it prints tokens per resident per real hour (the mean, the mean after the first ten
+minutes — steady state — and the busiest ten real minutes), calls and tokens per purpose,
+cache hit rates, the dollar cost at the given prices, how the spend splits between
+conversations with people and the rest, and whether a town of that size watched all day fits
+the default daily budget without the offline fall-back for people.
 """
 
 from __future__ import annotations
@@ -29,13 +41,13 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.db.models import Count, Sum  # noqa: E402
+from django.db.models import Count, Max, Sum  # noqa: E402
 
-from agents import budget  # noqa: E402
+from agents import budget, llm  # noqa: E402
 from agents.mind import Mind  # noqa: E402
-from agents.models import Memory, ModelCall  # noqa: E402
+from agents.models import ModelCall  # noqa: E402
 from agents.residents import load_town  # noqa: E402
-from bench._scratch import use_scratch_database  # noqa: E402
+from bench._scratch import drop_scratch_database, use_scratch_database  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
 from town import persistence, selectors  # noqa: E402
 from town import services as town_services  # noqa: E402
@@ -44,6 +56,12 @@ from town.models import Player  # noqa: E402
 from town.runner import OBSERVED_KINDS  # noqa: E402
 
 DB = "bench_minds_tokens"
+MINUTE = 60_000  # world ms in a real minute at the default rate (one game hour)
+BASELINE = {
+    "MIND_EMBED_CACHE": False,
+    "MIND_CHAT_CACHE_SECONDS": 0,
+    "MIND_SCRIPTED_CONVERSATIONS": False,
+}
 STEP = 1000
 SCRIPT = [
     "Hi! I'm {me}. I'm opening a bakery on Friday, by the plaza.",
@@ -91,17 +109,57 @@ class Human:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--hours", type=int, default=24)
-    parser.add_argument("--residents", type=int, default=8)
+    parser.add_argument("--minutes", type=int, default=20, help="real minutes (game hours)")
+    parser.add_argument("--full", action="store_true", help="a whole real hour (60 minutes)")
+    parser.add_argument("--residents", type=int, default=10)
     parser.add_argument("--humans", type=int, default=2)
+    parser.add_argument("--price-in", type=float, default=0.15, help="USD per 1M prompt tokens")
+    parser.add_argument("--price-out", type=float, default=0.60, help="USD per 1M completion")
+    parser.add_argument("--price-embed", type=float, default=0.02, help="USD per 1M embedded")
+    parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
+    if args.full:
+        args.minutes = 60
 
     use_scratch_database(DB)
     fake = FakeOpenAI().start()
     settings.LLM_BASE_URL, settings.LLM_API_KEY = fake.url, "sk-bench"
-    settings.MIND_DAILY_TOKENS = 0
+    default_budget = settings.MIND_DAILY_TOKENS
+    settings.MIND_DAILY_TOKENS = 0  # measured without a limit; the fit is worked out below
+    results = []
+    try:
+        runs = [("baseline", BASELINE), ("now", {})]
+        for name, overrides in runs[1:] if args.no_baseline else runs:
+            saved = {k: getattr(settings, k, None) for k in BASELINE}
+            for key, value in overrides.items():
+                setattr(settings, key, value)
+            try:
+                results.append(run(name, args, fake))
+            finally:
+                for key, value in saved.items():
+                    if value is None:
+                        with contextlib.suppress(AttributeError):
+                            delattr(settings, key)
+                    else:
+                        setattr(settings, key, value)
+    finally:
+        fake.stop()
+    for result in results:
+        report(result, args, default_budget)
+    if len(results) == 2:
+        base, now = (r["steady"] for r in results)
+        print(
+            f"\nsteady tokens per resident per real hour: baseline {base:,.0f}, now {now:,.0f}"
+            f" (now/baseline {now / base:.2f}; target <= 20,000)"
+        )
+    drop_scratch_database(DB)
+
+
+def run(name: str, args, fake) -> dict:
+    """One scenario in a world of its own: figures per real minute and the tallies."""
     budget.reset()
-    row = town_services.create_world("Tokenville")
+    llm.stats.clear()
+    row = town_services.create_world(f"Tokenville {name}")
     agents = list(Player.objects.filter(world=row, kind="agent").order_by("id"))
     Player.objects.filter(pk__in=[p.pk for p in agents[args.residents :]]).delete()
     agents = agents[: args.residents]
@@ -113,6 +171,7 @@ def main() -> None:
     humans = [
         Human(f"h{n + 1}", name, n * 30) for n, name in enumerate(["Ana", "Ben"][: args.humans])
     ]
+    human_ids = {h.pid for h in humans}
     for h in humans:
         events += world.apply(
             {"type": "join", "actor": h.pid, "name": h.name, "character": "ada"}, 0
@@ -120,8 +179,24 @@ def main() -> None:
     persistence.record(row.pk, [], events, 0)
     mind = Mind(load_town(row.pk))
     pids = [p.pid for p in agents]
-    end = args.hours * 3_600_000 // int(meta.config.time_rate)
+    end = args.minutes * MINUTE
     started, decisions, invites = time.monotonic(), 0, 0
+    per_minute: list[int] = []  # tokens spent in each real minute
+    people = defaultdict(int)  # tokens for conversations with a person / everything else
+    last_total = 0
+
+    def spent() -> tuple[int, int]:
+        got = ModelCall.objects.filter(world=row).aggregate(
+            n=Sum("tokens_in"), o=Sum("tokens_out"), last=Max("id")
+        )
+        return (got["n"] or 0) + (got["o"] or 0), got["last"] or 0
+
+    def attribute(before: int, with_people: bool) -> None:
+        got = ModelCall.objects.filter(world=row, id__gt=before).aggregate(
+            n=Sum("tokens_in"), o=Sum("tokens_out")
+        )
+        people[with_people] += (got["n"] or 0) + (got["o"] or 0)
+
     for t in range(STEP, end + STEP, STEP):
         events = world.tick(t)
         hour = world.clock(t)["hour"]
@@ -132,7 +207,10 @@ def main() -> None:
             inputs += acted
         for request in world.take_decision_requests():
             decisions += 1
+            before = spent()[1]
             inputs += mind.decide(request)
+            others = (request.get("context") or {}).get("others") or []
+            attribute(before, any(o.get("kind") == "human" for o in others))
         queue = list(inputs)
         while queue:
             inp = queue.pop(0)
@@ -158,61 +236,122 @@ def main() -> None:
         if events:
             persistence.record(row.pk, [], events, 0)
             observed = [e for e in events if e["kind"] in OBSERVED_KINDS]
+            ended = [e for e in observed if e["kind"] == "conversation_ended"]
+            before = spent()[1]
             mind.observe(observed)
-            if any(e["kind"] == "conversation_ended" for e in observed):
+            if ended:
                 for pid in pids:
                     mind.reflect_if_due(pid, t)
-        if t % 60_000 == 0:
+            with_people = any(
+                set(_participants(e)) & human_ids for e in ended
+            )  # a summary for a person's conversation
+            attribute(before, with_people)
+        if t % MINUTE == 0:
+            total = spent()[0]
+            per_minute.append(total - last_total)
+            last_total = total
             print(
-                f"  {world.clock(t)['label']}: {decisions} decisions, "
+                f"  {name}: {world.clock(t)['label']}: {decisions} decisions, "
                 f"{len(fake.requests)} model requests",
                 end="\r",
                 flush=True,
             )
-    wall = time.monotonic() - started
-    fake.stop()
-    report(row, args, wall, decisions)
+    return {
+        "name": name,
+        "row": row,
+        "wall": time.monotonic() - started,
+        "decisions": decisions,
+        "per_minute": per_minute,
+        "people": dict(people),
+        "stats": dict(llm.stats),
+        "steady": _rate(per_minute[10:] or per_minute, args.residents),
+    }
 
 
-def report(row, args, wall: float, decisions: int) -> None:
-    hours = args.hours
-    resident_hours = args.residents * hours
-    print(
-        f"\n{args.residents} residents, {args.humans} scripted humans, {hours} game hours "
-        f"({decisions} decisions, {wall:.0f} s wall)"
+def _participants(event: dict) -> list[str]:
+    conv = event.get("conversation")
+    return event.get("participants") or (
+        conv.get("participants", []) if isinstance(conv, dict) else []
     )
+
+
+def _rate(minutes: list[int], residents: int) -> float:
+    """Tokens per resident per real hour over these real minutes."""
+    return sum(minutes) * 60 / max(1, len(minutes)) / residents
+
+
+def report(result: dict, args, default_budget: int) -> None:
+    row, per_minute, residents = result["row"], result["per_minute"], args.residents
+    minutes = len(per_minute)
     print(
-        f"{'purpose':<10} {'calls':>7} {'tokens in':>10} {'tokens out':>10} "
-        f"{'calls/res-h':>12} {'tokens/res-h':>13}"
+        f"\n== {result['name']}: {residents} residents, {args.humans} scripted visitors, "
+        f"{minutes} real minutes = {minutes} game hours ({result['decisions']} decisions, "
+        f"{result['wall']:.0f} s wall)"
     )
+    window = min(10, max(1, minutes))
+    starts = range(max(1, minutes - window + 1))
+    best = max((sum(per_minute[i : i + window]) for i in starts), default=0)
+    busiest = best * (60 / window) / residents  # the busiest ten minutes, per hour
+    mean, steady = _rate(per_minute, residents), result["steady"]
+    print(
+        f"tokens per resident per real hour: mean {mean:,.0f}, steady (after minute 10) "
+        f"{steady:,.0f}, busiest ten minutes {busiest:,.0f}"
+    )
+    print(f"{'purpose':<10} {'calls':>7} {'tokens in':>10} {'tokens out':>10} {'tok/res/h':>10}")
     rows = (
         ModelCall.objects.filter(world=row)
         .values("purpose")
         .annotate(n=Count("id"), tin=Sum("tokens_in"), tout=Sum("tokens_out"))
         .order_by("-tin")
     )
-    total = defaultdict(int)
+    cost = 0.0
     for r in rows:
-        tokens = r["tin"] + r["tout"]
-        total["n"] += r["n"]
-        total["tokens"] += tokens
-        total["tin"] += r["tin"]
-        total["tout"] += r["tout"]
+        share = (r["tin"] + r["tout"]) * 60 / max(1, minutes) / residents
+        print(f"{r['purpose']:<10} {r['n']:>7} {r['tin']:>10} {r['tout']:>10} {share:>10,.0f}")
+        if r["purpose"] == "embed":
+            cost += r["tin"] * args.price_embed / 1e6
+        else:
+            cost += (r["tin"] * args.price_in + r["tout"] * args.price_out) / 1e6
+    stats = result["stats"]
+    for kind in ("embed", "chat"):
+        hit, miss = stats.get(f"{kind}_hit", 0), stats.get(f"{kind}_miss", 0)
+        rate = f"{hit / (hit + miss):.0%}" if hit + miss else "-"
+        print(f"{kind} cache: {hit} hits, {miss} misses ({rate})")
+    hours = minutes / 60
+    print(
+        f"cost at ${args.price_in}/{args.price_out} per 1M in/out (embeddings "
+        f"${args.price_embed}): ${cost:.4f} for the run, ${cost / hours:.3f} per real hour, "
+        f"${cost / hours / residents:.4f} per resident per real hour"
+    )
+    people = result["people"]
+    with_people, rest = people.get(True, 0), people.get(False, 0)
+    print(f"conversations with people: {with_people:,} tokens; everything else: {rest:,}")
+    if default_budget:
+        per_hour = steady * residents
+        day = per_hour * 24
+        share = float(getattr(settings, "MIND_BUDGET_PEOPLE_SHARE", 0.8))
+        embed = ModelCall.objects.filter(world=row, purpose="embed").aggregate(n=Sum("tokens_in"))
+        # Past the share: people's conversations and every embedding keep the model.
+        people_hour = (with_people + (embed["n"] or 0)) * 60 / max(1, minutes)
+        to_share = share * default_budget / per_hour if per_hour else float("inf")
+        left = (1 - share) * default_budget
+        after = left / people_hour if people_hour else float("inf")
         print(
-            f"{r['purpose']:<10} {r['n']:>7} {r['tin']:>10} {r['tout']:>10} "
-            f"{r['n'] / resident_hours:>12.2f} {tokens / resident_hours:>13.0f}"
+            f"watched all day by {args.humans} visitors: {day:,.0f} tokens a day against "
+            f"{default_budget:,}: "
+            + (
+                "fits the budget with no fall-back at all"
+                if day <= share * default_budget
+                else f"{share:.0%} spent after {to_share:.1f} h, then residents talk among "
+                f"themselves offline; people's conversations and embeddings "
+                f"({people_hour:,.0f} tokens/h) last {after:.1f} h more, so people "
+                + (
+                    "keep the model all day"
+                    if to_share + after >= 24
+                    else f"fall back to offline after {to_share + after:.1f} h"
+                )
+            )
         )
-    print(
-        f"{'total':<10} {total['n']:>7} {total['tin']:>10} {total['tout']:>10} "
-        f"{total['n'] / resident_hours:>12.2f} {total['tokens'] / resident_hours:>13.0f}"
-    )
-    cost = ModelCall.objects.filter(world=row).aggregate(c=Sum("cost_usd"))["c"] or 0
-    print(
-        f"estimated cost at LLM_PRICE_IN/OUT={settings.LLM_PRICE_IN}/{settings.LLM_PRICE_OUT}"
-        f" USD per M: ${cost:.4f} for the run, ${cost / resident_hours:.5f} per resident-hour"
-    )
-    kinds = Memory.objects.filter(agent__world=row).values("kind").annotate(n=Count("id"))
-    print("memories written: " + ", ".join(f"{k['kind']} {k['n']}" for k in kinds))
 
 
 if __name__ == "__main__":

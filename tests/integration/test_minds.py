@@ -9,7 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from agents import budget, services
-from agents.models import Memory, ModelCall
+from agents.models import ConversationMind, Memory, ModelCall
 from tests.inbox import eventually
 from tests.wsclient import Socket, make_user
 from town import services as town_services
@@ -129,10 +129,7 @@ async def test_a_hanging_provider_does_not_stall_the_residents(minds_town):
     await watcher.open()
     assert len(await resident_moves(watcher, 3)) == 3
     await watcher.close()
-    late = Socket(world.pk)
-    hello, _ = await late.open()
-    assert hello["mind"] == "offline"  # the page says so
-    await late.close()
+    assert await a_new_page_says(world, "offline") == "offline"  # the page says so
 
 
 async def mind_of_a_new_page(world) -> str:
@@ -142,12 +139,24 @@ async def mind_of_a_new_page(world) -> str:
     return hello["mind"]
 
 
+async def a_new_page_says(world, mode: str, timeout: float = 15) -> str:
+    """The mind a new page is told, once it is `mode` (the minds tell the world after their
+    next decision; the engine tells the pages), or the last one seen."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    seen = await mind_of_a_new_page(world)
+    while seen != mode and loop.time() < deadline:
+        await asyncio.sleep(0.5)
+        seen = await mind_of_a_new_page(world)
+    return seen
+
+
 async def test_the_model_is_back_soon_after_a_hung_provider_recovers(minds_town, settings):
     world, fake = minds_town
     settings.MIND_PROVIDER_PROBE = 2
     fake.mode = "hang"
     await eventually(lambda: not budget.provider_up())
-    assert await mind_of_a_new_page(world) == "offline"
+    assert await a_new_page_says(world, "offline") == "offline"
     await asyncio.sleep(3)  # a probe or two goes out into the hang and fails
     assert not budget.provider_up()
     back = len(fake.requests)
@@ -157,7 +166,7 @@ async def test_the_model_is_back_soon_after_a_hung_provider_recovers(minds_town,
     answered = [r for r in fake.requests[back:] if r.get("status") == 200]
     assert answered
     await eventually(lambda: budget.provider_up(), 10)
-    assert await mind_of_a_new_page(world) == "llm"
+    assert await a_new_page_says(world, "llm") == "llm"
 
 
 async def test_one_server_error_leaves_the_minds_on_the_model_three_do_not(minds_town, settings):
@@ -170,24 +179,29 @@ async def test_one_server_error_leaves_the_minds_on_the_model_three_do_not(minds
     assert await interview(world, "ada", "How is the cafe?")
     assert [r.get("status") for r in fake.requests].count(500) == 1
     assert any(r.get("status") == 200 for r in fake.requests)  # later calls were answered
-    assert budget.provider_up() and await mind_of_a_new_page(world) == "llm"
+    assert budget.provider_up() and await a_new_page_says(world, "llm") == "llm"
     fake.mode = "error"
     for _ in range(3):
         assert await interview(world, "ada", "How is the cafe?")  # the offline mind answers
     assert not budget.provider_up()
     assert [r.get("status") for r in fake.requests].count(500) >= 3
-    assert await mind_of_a_new_page(world) == "offline"
+    assert await a_new_page_says(world, "offline") == "offline"
 
 
 async def test_spent_budget_stops_spending_but_not_the_town(minds_town, settings):
     world, fake = minds_town
     settings.MIND_DAILY_TOKENS = 1500
     await eventually(lambda: not budget.budget_left(world.pk))
+    assert await a_new_page_says(world, "offline") == "offline"
+    # Conversations begun with the model keep it to their end (their mode never changes
+    # half way); once they are over, nothing more is spent.
+    await eventually(
+        lambda: not ConversationMind.objects.filter(world=world, mode="llm").exists(), 60
+    )
     await asyncio.sleep(1.5)  # calls already in flight finish
     sent = len(fake.requests)
     watcher = Socket(world.pk)
-    hello, _ = await watcher.open()
-    assert hello["mind"] == "offline"
+    await watcher.open()
     await resident_moves(watcher, 2)
     assert len(fake.requests) == sent
     await watcher.close()

@@ -11,11 +11,11 @@ import pytest
 from agents import budget, scripts
 from agents import services as minds
 from agents.mind import Mind
-from agents.models import ConversationMind, Memory, ModelCall
+from agents.models import ConversationMind, Memory, MindState, ModelCall
 from agents.residents import load_town
 from town.protocol import MAX_TEXT
 
-from .helpers import HOUR, human, reply_request, talk
+from .helpers import HOUR, human, next_request, reply_request, talk
 
 pytestmark = pytest.mark.django_db
 
@@ -196,3 +196,15 @@ def test_without_a_model_every_resident_thinks_offline(offline, world):
     status = budget.mind_status(world.pk)
     assert status["mode"] == "offline"
     assert {"ada", "bram", "cora"} <= set(status["offline"])
+
+
+def test_past_the_people_share_day_plans_are_made_offline(fake_llm, world, ada, bram, settings):
+    settings.MIND_DAILY_TOKENS = 10_000
+    spend(world, 8_500)
+    mind = Mind(load_town(world.pk))
+    mind.decide(next_request(ada, HOUR, 1, 1))
+    assert fake_llm.chats("DayPlan") == []
+    assert MindState.objects.get(agent=ada).schedule  # the routine's plan
+    minds.set_daily_tokens(world, 1_000_000)
+    mind.decide(next_request(bram, HOUR, 1, 1))
+    assert len(fake_llm.chats("DayPlan")) == 1
