@@ -19,8 +19,8 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	$(BIN)/python manage.py runtown --host $(HOST) --port $(PORT)
 
-# Two workers (pytest-xdist): a module's tests share one worker, the browser tests another
-# (`--dist loadgroup`, tests/conftest.py); TEST_WORKERS=0 runs everything in one process.
+# Two workers (pytest-xdist): a module's tests run on one worker, the browser tests on one
+# (tests/conftest.py); TEST_WORKERS=0 runs everything in this process.
 TEST_WORKERS ?= 2
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)

@@ -246,10 +246,10 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
         proc.wait()
 
 
-# -- parallel runs (pytest-xdist, `make test` runs `-n 2 --dist loadgroup`) ---------------
+# -- parallel runs (pytest-xdist: `make test` runs `pytest -n 2`) ------------------------
 
 # Groups that take longest on one worker, started first so that neither worker is left
-# with a long group at the end (from `--durations`; a name not found here runs in file order).
+# with a long group at the end (from `--durations`; a group not named here runs in file order).
 SLOW_FIRST = (
     "tests/integration/test_agents_api.py",
     "tests/integration/test_abuse.py",
@@ -265,22 +265,36 @@ SLOW_FIRST = (
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def worker_group(nodeid: str) -> str:
+    """The tests one worker runs together: a module's (they share its live town), and all the
+    browser tests (one server, one Chromium)."""
+    module = nodeid.split("::")[0]
+    return "browser" if module.startswith("tests/browser/") else module
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`-n N` (xdist's default `--dist load`) hands out whole groups. Not `--dist loadgroup`
+    with xdist_group marks: xdist 3.8 renames items through an attribute pytest 9 ignores."""
+    if config.getoption("dist") not in ("load", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return GroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items) -> None:
-    """One xdist group per module (its tests share the module's live town), one for all the
-    browser tests (one server, one Chromium); under xdist the slowest groups start first."""
-    for item in items:
-        module = item.nodeid.split("::")[0]
-        item.add_marker(
-            pytest.mark.xdist_group("browser" if module.startswith("tests/browser/") else module)
-        )
-    if hasattr(config, "workerinput"):  # every worker sorts alike: xdist checks that
+    """Under xdist, the slowest groups first (every worker sorts alike: xdist checks that)."""
+    if hasattr(config, "workerinput"):
 
         def rank(item) -> int:
-            group = next(item.iter_markers("xdist_group")).args[0]
+            group = worker_group(item.nodeid)
             return SLOW_FIRST.index(group) if group in SLOW_FIRST else len(SLOW_FIRST)
 
-        items.sort(key=rank)  # stable: file order within a rank
+        items.sort(key=rank)  # stable: file order within a group
 
 
 # -- session checks: no silent skips on CI, no processes left behind ---------------------
