@@ -14,7 +14,9 @@ residents who *said* the fact in a conversation and who *know* it (a memory of i
 `--mind offline`: the no-key default (rule-based facts, topics.py's choice of news).
 `--mind model`: the fake OpenAI-compatible server (tests/fakes/openai_server.py) scripted to
 repeat whatever facts its prompt holds: a reply passes on the prompt's news line, a summary
-keeps the facts the conversation's lines carried, importance 5 (the issue's setting).
+keeps the facts the conversation's lines carried, importance 5 (the issue's setting); a
+resident-only conversation's script (one call, agents/scripts.py) has each resident pass on
+the news line of its block, and its summary keeps what was passed on.
 
 Unless DATABASE_URL is set it runs its own embedded PostgreSQL in /tmp/town-bench-diffusion
 (TOWN_PGDATA overrides) and a scratch database, so no other database is touched.
@@ -209,8 +211,36 @@ def fake_model():
         text = f"{said[0]}." if said else "They talked for a while."
         return json.dumps({"summary": text, "importance": 5})
 
+    def script(body: dict) -> str:
+        """A whole resident-only conversation: each passes on the news its block holds."""
+        from tests.fakes.openai_server import speakers_in
+
+        prompt = str(body["messages"][-1].get("content", ""))
+        names = speakers_in(prompt)
+        news = {
+            who: clause(text)
+            for who, text in re.findall(r"^- news (.+?) could pass on: (.+)$", prompt, re.M)
+        }
+        plain = [
+            "Nice to see you. How is your day going?",
+            "Fine, thanks.",
+            "Good to hear.",
+            "Bye!",
+        ]
+        lines, told = [], []
+        for n in range(4):
+            who = names[n % len(names)]
+            said = news.get(who) if n < 2 else None
+            if said:
+                told.append(said)
+            text = f"Did you know? {said}." if said else plain[n]
+            lines.append({"speaker": who, "text": text})
+        summary = f"{told[0]}." if told else "They talked for a while."
+        return json.dumps({"lines": lines, "summary": summary, "importance": 5})
+
     fake.script("Reply", reply)
     fake.script("Summary", summary)
+    fake.script("Script", script)
     settings.LLM_BASE_URL, settings.LLM_API_KEY = fake.url, "sk-bench"
     settings.LLM_TIMEOUT, settings.LLM_MAX_RETRIES = 5.0, 1
     budget.reset()

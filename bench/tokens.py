@@ -7,8 +7,10 @@ Run: .venv/bin/python bench/tokens.py [--minutes 20 | --full] [--residents 10] [
 At the default time rate one game hour passes in one real minute, so a real hour is 60 game
 hours. The pure engine runs in this process with the fixed 1 s step, faster than real time;
 every decision request is answered at once by the real minds (model mode) against the
-counting fake OpenAI-compatible server (tests/fakes/openai_server.py, tokens = 3 per word +
-7, close to real tokenizers for English prose); conversations are recorded as the runner
+counting fake OpenAI-compatible server (tests/fakes/openai_server.py); tokens are counted as
+characters / 4 (the client's estimate when a provider sends no usage figures, close to real
+tokenizers for English prose, and the issue's measure; --tokens words: the fake's 3 per word
++ 7, about twice as many); conversations are recorded as the runner
 records them, so summaries and reflections run as in production. Two scripted visitors walk
 up to a resident every game hour by day (08-20) and chat a few lines, on and off.
 
@@ -117,12 +119,22 @@ def main() -> None:
     parser.add_argument("--price-out", type=float, default=0.60, help="USD per 1M completion")
     parser.add_argument("--price-embed", type=float, default=0.02, help="USD per 1M embedded")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--tokens",
+        choices=["chars", "words"],
+        default="chars",
+        help="count tokens as characters / 4 (default) or as the fake's 3 per word + 7",
+    )
     args = parser.parse_args()
     if args.full:
         args.minutes = 60
 
     use_scratch_database(DB)
     fake = FakeOpenAI().start()
+    # No usage figures from the fake: the client's own estimate (characters / 4) is recorded,
+    # the measure the figures used (the fake's "3 per word + 7" exists to test that
+    # the provider's figures win, and counts about twice as many).
+    fake.usage = "omit" if args.tokens == "chars" else "words"
     settings.LLM_BASE_URL, settings.LLM_API_KEY = fake.url, "sk-bench"
     default_budget = settings.MIND_DAILY_TOKENS
     settings.MIND_DAILY_TOKENS = 0  # measured without a limit; the fit is worked out below

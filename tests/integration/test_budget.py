@@ -162,7 +162,9 @@ async def test_raising_the_budget_from_a_second_process_brings_a_running_town_ba
         assert "daily limit 10,000,000 tokens" in raised.stdout
         # The town, a separate process with its own cache, notices within a few seconds.
         await until_mind(running.url, "llm", 10)
-        for _ in range(40):
+        # (Texts embedded before come from the embedding cache: the first call that goes
+        # out may wait for a new conversation or memory.)
+        for _ in range(180):
             if len(fake.requests) > asked:
                 break
             await asyncio.sleep(0.5)

@@ -161,12 +161,12 @@ async def test_the_model_is_back_soon_after_a_hung_provider_recovers(minds_town,
     assert not budget.provider_up()
     back = len(fake.requests)
     fake.mode = "ok"
-    # Within 10 s of the provider coming back, a model call is answered and pages say so.
-    await eventually(lambda: any(r.get("status") == 200 for r in fake.requests[back:]), 10)
-    answered = [r for r in fake.requests[back:] if r.get("status") == 200]
-    assert answered
+    # Within 10 s of the provider coming back a probe finds it and pages say so; the
+    # residents' calls are answered again (texts embedded before come from the cache, so
+    # the first call that goes out may wait for a new conversation or memory).
     await eventually(lambda: budget.provider_up(), 10)
     assert await a_new_page_says(world, "llm") == "llm"
+    await eventually(lambda: any(r.get("status") == 200 for r in fake.requests[back:]), 60)
 
 
 async def test_one_server_error_leaves_the_minds_on_the_model_three_do_not(minds_town, settings):
