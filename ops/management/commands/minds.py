@@ -1,10 +1,14 @@
-"""`manage.py minds interview AGENT "question"` and `manage.py minds load-history FILE.csv`."""
+"""`manage.py minds interview AGENT "question"` and `manage.py minds load-history FILE.csv`.
+
+The same levers as `town interview` and `town load-history` (ops/services.py, audited).
+"""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from agents import services
+from agents.services import UnknownResident
+from ops import services
 from town.models import World
 
 
@@ -27,13 +31,13 @@ class Command(BaseCommand):
             raise CommandError("no such world (create one with `manage.py runtown` first)")
         if action == "interview":
             try:
-                answer = services.interview(row, options["agent"], options["question"])
-            except services.UnknownResident as exc:
+                answer = services.interview_resident(row.pk, options["agent"], options["question"])
+            except UnknownResident as exc:
                 raise CommandError(f"no resident {exc} in {row.name}") from None
             self.stdout.write(answer)
         else:
             try:
-                count = services.load_history(row, options["path"])
+                count = services.load_history(row.pk, options["path"])
             except OSError as exc:
                 raise CommandError(str(exc)) from None
             self.stdout.write(f"Stored {count} memories in {row.name}.")
