@@ -75,6 +75,7 @@ class NetSocket(Inbox):
             max_size=2**22,
             max_queue=None,
             ping_interval=None,
+            open_timeout=60,  # thousands of handshakes on a shared machine are slow
         )
         # Count what comes off the socket: every WebSocket frame with its header, as sent.
         received = self.ws.data_received
