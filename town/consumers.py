@@ -403,7 +403,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
             start += count
         return tuple(keep)
 
-    async def flush(self, now: float) -> bool:
+    async def flush(self, now: float, shared: dict) -> bool:
         """Send what was held (the hub calls this every 0.1 s); True when nothing is left.
 
         Held events go out as one frame even if the last one has not left yet: a client
@@ -421,8 +421,16 @@ class WorldConsumer(AsyncWebsocketConsumer):
             await self._write(encode(held))
             return not self.interest.far
         if self.interest.far and now >= self.far_due:
-            self.far_due = now + FAR_EVERY
-            await self._write(encode(self.interest.take_far(), summary=True))
+            # On a common 2 s beat, so sockets holding the same moves share one encoding.
+            self.far_due = (now // FAR_EVERY + 1) * FAR_EVERY
+            far = self.interest.take_far()
+            key = tuple(id(e) for e in far)
+            if key not in shared:
+                payload = encode(far, summary=True)
+                # `far` stays referenced for the round, so no id in a key is reused.
+                shared[key] = (payload, text_frame(payload), far)
+            payload, frame, _ = shared[key]
+            await self._write(payload, frame)
         return not self.interest.far
 
     async def _write(self, payload: bytes, frame: bytes | None = None) -> None:

@@ -138,9 +138,10 @@ class WorldHub:
         while True:
             await asyncio.sleep(LATER_EVERY)
             now = time.monotonic()
+            shared: dict = {}  # summaries this round, encoded once for sockets that share them
             for watcher in list(self.holding):
                 try:
-                    done = await watcher.flush(now)
+                    done = await watcher.flush(now, shared)
                 except Exception:
                     log.exception("world %s: a held delivery failed", self.world_id)
                     done = True
