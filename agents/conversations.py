@@ -65,8 +65,11 @@ def conversation_ended(mind: Mind, cid: str, t: int) -> int:
     if shared is not None:
         conv.summary = shared.summary
         conv.save(update_fields=["summary"])
-        # One vector for every participant: the summary is what they share.
-        vector = embed_one(shared.summary, mind.embedder(residents[0]["id"]))
+        # One vector for every participant: the summary framed with everyone in it and when
+        # (names and time matter to retrieval: "what did Ana tell you?").
+        everyone = [names[p] for p in participants]
+        framed = f"{offline.talked_with(everyone, when, language)} {shared.summary}"
+        vector = embed_one(framed, mind.embedder(residents[0]["id"]))
     areas = sorted(town.town_map.areas)
     offline_plans = offline.plans_from(lines, areas, names, language)
     for resident in residents:
