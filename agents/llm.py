@@ -122,16 +122,21 @@ class ModelClient:
         agent: str = "",
         max_tokens: int = 300,
         stream: bool = False,
+        cache: bool = True,
     ) -> str:
-        """A free-text answer (streamed from the provider when `stream`); never empty."""
+        """A free-text answer (streamed from the provider when `stream`); never empty.
+
+        `cache=False`: always ask the provider (an operator's interview wants a fresh answer).
+        """
         key = chat_key(self.model, messages, max_tokens, {})
-        cached = cached_chat(key)
+        cached = cached_chat(key) if cache else None
         if cached and cached.strip():
             return cached.strip()
         text = self._chat(purpose, messages, world_id, agent, max_tokens, {}, stream=stream)
         if not text.strip():
             raise ModelUnavailable(f"an empty {purpose} answer")
-        keep_chat(key, text)
+        if cache:
+            keep_chat(key, text)
         return text.strip()
 
     def _chat(

@@ -316,6 +316,7 @@ class Mind:
                     world_id=self.town.world_id,
                     agent=pid,
                     stream=True,
+                    cache=False,  # an interview asked again gets a fresh answer
                 )
             except ModelUnavailable as exc:
                 log.info("interview falls back to the offline mind: %s", exc)

@@ -86,3 +86,11 @@ def test_invalid_answers_are_not_kept(fake_llm, world, settings):
     with pytest.raises(llm.ModelUnavailable):
         ask(world)
     assert not ChatCache.objects.exists()
+
+
+def test_interviews_always_ask_the_provider(fake_llm, world, settings):
+    settings.MIND_CHAT_CACHE_SECONDS = 60
+    for _ in range(2):
+        get_client().text("interview", MESSAGES, world_id=world.pk, cache=False)
+    assert len(fake_llm.chats()) == 2
+    assert ModelCall.objects.filter(purpose="interview").count() == 2
