@@ -161,7 +161,10 @@ def test_agent_joins_walks_and_talks_with_a_person_who_sees_it_marked(town):
         cid = invited["conversation"]["id"]
         await person.send(type="accept", id="a1", conversation=cid)
         assert (await person.ack("a1"))["type"] == "ack"
-        await agent.until(lambda e: e.get("kind") == "conversation_started", timeout=60)
+        await agent.until(  # this conversation's start, not one between residents
+            lambda e: e.get("kind") == "conversation_started" and e["conversation"]["id"] == cid,
+            timeout=60,
+        )
         await agent.send(type="say", id="s1", conversation=cid, text="<b>Hello</b> from a bot")
         assert (await agent.ack("s1"))["type"] == "ack"
         line = await person.until(lambda e: e.get("kind") == "message" and e["author"] == me)
@@ -457,8 +460,10 @@ def test_mcp_over_stdio(town):
                 invited = await mcp.call_tool("invite", {"who": "di_person"})
                 if not invited.is_error:
                     break
-                await leave_conversations(person, me)  # a resident got there first
-                await asyncio.sleep(1)
+                # A resident got there first, to the person or to the agent.
+                await leave_conversations(person, me)
+                await mcp.call_tool("leave", {})
+                await asyncio.sleep(2)  # invitations are rate limited
             assert "Invited" in _text(invited)
             invited = await person.until(
                 lambda e: (
