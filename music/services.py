@@ -96,6 +96,17 @@ def delete_all_tracks() -> int:
     return count
 
 
+def track_deleted(sender, instance: Track, **kwargs) -> None:
+    """A deleted track that was its world's current one (the admin, a prune, a wipe): the
+    world gets its newest remaining track instead, or none, so no page asks for a gone file."""
+    url = selectors.track_url(instance)
+    if url is None or not World.objects.filter(pk=instance.world_id, music_url=url).exists():
+        return
+    publish_music(
+        instance.world_id, selectors.track_url(selectors.current_track(instance.world_id))
+    )
+
+
 def _delete_file(track: Track) -> None:
     if track.file:
         try:

@@ -135,6 +135,24 @@ def test_only_the_newest_tracks_are_kept(music_settings):
 
 
 @pytest.mark.django_db
+def test_deleting_the_current_track_gives_the_world_the_one_before_or_none(music_settings):
+    world = town_services.create_world("Tuneford")
+    first, second = (services.make_track(world.pk, force=True) for _ in range(2))
+    world.refresh_from_db()
+    assert world.music_url == second.file.url
+    first.delete()  # not the current one: the world keeps its track
+    world.refresh_from_db()
+    assert world.music_url == second.file.url
+    third = services.make_track(world.pk, force=True)
+    third.delete()  # the admin's delete of the current track
+    world.refresh_from_db()
+    assert world.music_url == second.file.url
+    second.delete()
+    world.refresh_from_db()
+    assert world.music_url == ""
+
+
+@pytest.mark.django_db
 def test_music_skips_operator_frozen_and_archived_worlds():
     running = town_services.create_world("Running", make_current=False)
     held = town_services.create_world("Held", make_current=False)

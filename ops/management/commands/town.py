@@ -13,10 +13,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.db.models import Count, Q
 from django.utils.timesince import timesince
 
 from accounts import cli as agent_cli
+from agents.bill import status_lines
 from ops import services as levers
 from town import clock, maintenance, residents, selectors, services, transfer
 from town.language import UnknownLanguage, name_of, normalise, set_world_language, world_language
@@ -344,10 +346,11 @@ class Command(BaseCommand):
                 ("engine", engines.get(pid, f"pid {pid}") if pid else "none"),
                 ("language", world_language(world)),
                 ("last heartbeat", _ago(world.last_heartbeat)),
-                ("tokens today", _spending(world.pk)),
                 ("music", _music(world.pk)),
             ):
                 self.stdout.write(f"  {label:<15} {value}")
+            for line in _bill(world.pk):
+                self.stdout.write(f"  {line}")
         self.stdout.write(f"jobs: {_jobs()}")
 
 
@@ -423,16 +426,12 @@ def _engine_names(pids) -> dict[int, str]:
         }
 
 
-def _spending(world_id: int) -> str:
-    """Today's tokens and the daily budget, from the minds' records when they exist."""
-    from agents.budget import daily_limit, tokens_today
-
+def _bill(world_id: int) -> list[str]:
+    """Today's spend against the budget and the last day's bill (the staff bill page's figures)."""
     try:
-        spent = tokens_today(world_id)
-        budget = daily_limit(world_id)  # the world's own limit (`town budget set`), or the default
-    except Exception as exc:  # the minds' tables may not be migrated yet
-        return f"n/a ({type(exc).__name__})"
-    return f"{spent:,} of {budget:,}" if budget else f"{spent:,} (no budget)"
+        return status_lines(world_id)
+    except DatabaseError as exc:  # the minds' tables may not be migrated yet
+        return [f"tokens today: n/a ({type(exc).__name__})"]
 
 
 def _music(world_id: int) -> str:
