@@ -24,6 +24,7 @@ EMBED = "embed"
 # Colours of the chart's purposes (the site's palette); others take the spare ones in turn.
 COLOURS = {
     "reply": "#f2a65a",
+    "script": "#c9a0dc",
     "plan": "#8fc27a",
     "summary": "#8fb8e8",
     "reflect": "#e8735a",

@@ -332,6 +332,10 @@ MIND_REFLECTION_THRESHOLD = env_int("MIND_REFLECTION_THRESHOLD", 50)  # summed i
 MIND_REACT_IMPORTANCE = env_int("MIND_REACT_IMPORTANCE", 6)  # news told to everyone at once
 MIND_MAX_TURNS = env_int("MIND_MAX_TURNS", 6)  # own lines before a resident says goodbye
 MIND_WORKER_TASKS = env_int("MIND_WORKER_TASKS", 6)  # decisions thought about at once
+MIND_EMBED_CACHE = env_bool("MIND_EMBED_CACHE", True)  # embeddings kept by text, all processes
+MIND_CHAT_CACHE_SECONDS = float(env("MIND_CHAT_CACHE_SECONDS", "300"))  # same request; 0 = off
+MIND_SCRIPTED_CONVERSATIONS = env_bool("MIND_SCRIPTED_CONVERSATIONS", True)  # residents: one call
+MIND_BUDGET_PEOPLE_SHARE = float(env("MIND_BUDGET_PEOPLE_SHARE", "0.8"))  # then people only
 LLM_JUDGE_MODEL = env("LLM_JUDGE_MODEL")  # `town evaluate` rates answers with it; empty: no judge
 
 # --- Lifecycle and music ---
