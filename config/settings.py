@@ -290,7 +290,7 @@ REPLICATE_API_TOKEN = env("REPLICATE_API_TOKEN")
 TOWN_MAP = env("TOWN_MAP", "town")
 TOWN_MAX_HUMANS = env_int("TOWN_MAX_HUMANS", 50)
 # Under load, events are broadcast at most this often (ms); a quiet world sends at once.
-TOWN_BROADCAST_MS = env_int("TOWN_BROADCAST_MS", 100)
+TOWN_BROADCAST_MS = env_int("TOWN_BROADCAST_MS", 0)
 TOWN_IDLE_TIMEOUT = env_int("TOWN_IDLE_TIMEOUT", 300)
 TOWN_TIME_RATE = env_int("TOWN_TIME_RATE", 60)
 
