@@ -15,6 +15,7 @@ from agents import evaluation
 from agents.evaluation import CATEGORIES
 from agents.models import Memory, MindState, ModelCall, Relationship
 from agents.prompts import escape
+from ops import services as levers
 from town import services
 from town.language import set_world_language
 from town.models import AuditEntry, Conversation, HistoryEvent, Input, Message, Player, World
@@ -60,7 +61,7 @@ def row(table: str, name: str) -> list[str]:
 
 def test_the_battery_prints_every_category_recalls_planted_facts_and_leaves_the_world_alone():
     world = services.init_world("Hearthvale")
-    services.interview_resident(world.pk, "ada", "How are you?", actor="test")  # some history
+    levers.interview_resident(world.pk, "ada", "How are you?", actor="test")  # some history
     before = counts(world)
     worlds, users = World.objects.count(), User.objects.count()
 
