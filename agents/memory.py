@@ -134,13 +134,29 @@ def retrieve(
             importance=importance[i],
             relevance=relevance[i],
         )
-        for i in order[:k]
+        for i in _distinct(order, rows, k)
     ]
     if touch and top:
         Memory.objects.filter(agent_id=agent_id, pk__in=[r.memory.pk for r in top]).update(
             accessed_t=now_t
         )
     return top
+
+
+def _distinct(order: list[int], rows: list, k: int) -> list[int]:
+    """The first k of `order` with distinct texts: the same observation stored twice ("Saw
+    Bram at the cafe." an hour apart) fills one place in a prompt, not two (issue #17)."""
+    seen: set[str] = set()
+    out: list[int] = []
+    for i in order:
+        text = rows[i][_TEXT]
+        if text in seen:
+            continue
+        seen.add(text)
+        out.append(i)
+        if len(out) == k:
+            break
+    return out
 
 
 def _minmax(values: list[float]) -> list[float]:

@@ -69,10 +69,10 @@ def memory_line(memory: Any) -> str:
 
 
 def memory_lines(memories: list) -> str:
-    """Retrieved memories (Memory rows; bare strings count as people's words) as a list."""
-    if not memories:
-        return "(nothing relevant)"
-    return "\n".join(f"- {memory_line(m)}" for m in memories)
+    """Retrieved memories (Memory rows; bare strings count as people's words) as a list; the
+    same text twice (an observation repeated an hour later) is shown once."""
+    lines = dict.fromkeys(f"- {memory_line(m)}" for m in memories)
+    return "\n".join(lines) if lines else "(nothing relevant)"
 
 
 def person_line(person: dict) -> str:
@@ -96,7 +96,11 @@ def person_line(person: dict) -> str:
 
 def persona(resident: dict) -> str:
     """Who the resident is, in a few lines (from the editable residents file)."""
-    parts = [f"You are {resident['name']}, a resident of a small town."]
+    return f"You are {resident['name']}, a resident of a small town. {_about(resident)}".strip()
+
+
+def _about(resident: dict) -> str:
+    parts = []
     if resident.get("age"):
         parts.append(f"Age {resident['age']}.")
     if resident.get("identity"):
@@ -104,6 +108,11 @@ def persona(resident: dict) -> str:
     if resident.get("traits"):
         parts.append(f"Traits: {resident['traits']}.")
     return " ".join(parts)
+
+
+def profile(resident: dict) -> str:
+    """A resident in the third person, for prompts about several residents."""
+    return f"{resident['name']}: {_about(resident)}".strip()
 
 
 def language_rule(language: str | None) -> str:
@@ -126,9 +135,20 @@ def language_of(resident: dict, language: str | None) -> str:
 
 
 def system(resident: dict, task: str, language: str | None = None) -> dict:
-    """The system message: who the resident is, the task, the language, the rules."""
+    """The system message: who the resident is, the task, the language (the rules on people's
+    words are added by `guarded` when the prompt holds any)."""
     rule = language_rule(language_of(resident, language))
-    return {"role": "system", "content": f"{persona(resident)}\n{task}{rule}\n{RULES}"}
+    return {"role": "system", "content": f"{persona(resident)}\n{task}{rule}"}
+
+
+def guarded(messages: list[dict]) -> list[dict]:
+    """`messages` with RULES at the end of the system message when any of them holds a
+    person's words (an <untrusted> block). A prompt with none leaves them out: nothing in it
+    can give instructions, and the rules cost ~60 tokens a call (issue #17)."""
+    if not any("<untrusted" in str(m.get("content", "")) for m in messages):
+        return messages
+    head, *rest = messages
+    return [{**head, "content": f"{head['content']}\n{RULES}"}, *rest]
 
 
 # -- answers ---------------------------------------------------------------------------
@@ -349,10 +369,9 @@ def reply(
             # Another resident may be passing on a visitor's words: every other line stays
             # delimited.
             lines.append(f"{escape(m['name'])}: {untrusted(m['text'], m['name'])}")
-    return [
-        system(resident, REPLY_TASK, language),
-        {"role": "user", "content": "\n".join(lines)},
-    ]
+    return guarded(
+        [system(resident, REPLY_TASK, language), {"role": "user", "content": "\n".join(lines)}]
+    )
 
 
 def script(
@@ -375,10 +394,10 @@ def script(
         "You write short, natural conversations between residents of a small town, true to "
         "who they are and to what each of them knows (nobody knows what only the other "
         "remembers until it is said). Every line is one or two short sentences."
-        f"{language_rule(language_of(speakers[0]['resident'], language))}\n{RULES}"
+        f"{language_rule(language_of(speakers[0]['resident'], language))}"
     )
     lines = ["The residents:"]
-    lines += [f"- {persona(s['resident']).replace('You are ', '', 1)}" for s in speakers]
+    lines += [f"- {profile(s['resident'])}" for s in speakers]
     lines.append(
         f"It is day {clock['day']}, {clock['hour']:02d}:{clock['minute']:02d}, at the "
         f"{(ctx.get('area') or 'town').replace('_', ' ')}. {' and '.join(names)} meet."
@@ -389,7 +408,8 @@ def script(
         if s.get("plan"):
             lines.append(f"- plans now: {plan_entry(s['plan'])}")
         for person in s.get("people") or []:
-            lines.append(person_line(person).replace("- ", "- about ", 1))
+            line = person_line(person).replace("- ", "- about ", 1)
+            lines.append(line.replace("You have not talked before.", "They have not met."))
         lines.append(memory_lines(s.get("memories") or []))
         if s.get("news"):
             lines.append(f"- news {name} could pass on: {memory_line(s['news'])}")
@@ -398,16 +418,13 @@ def script(
     pairs = [(a, b) for a in names for b in names if a != b]
     wanted = "; ".join(f"{a} of {b}" for a, b in pairs)
     lines.append(
-        f'Answer with JSON {{"lines": [{{"speaker": {" or ".join(names)}, "text": the line}}], '
-        f"{most_lines} lines at most, taking turns ({names[0]} first), the last two saying "
-        'goodbye; "summary": one or two sentences with the names, facts and plans mentioned, '
-        f'"importance": how much it matters to them, {IMPORTANCE_SCALE}, "plans": [{{"who": '
-        '[names of the people who agreed to go], "hour": 0-23, "area": one of the places, '
-        '"activity": words}] for meetings agreed for today, else [], "views": [{"who": name, '
-        '"of": name, "view": one short sentence, what who now thinks of them}] for: '
-        f"{wanted}}}."
+        f'Answer with JSON {{"lines": [{{"speaker": {" or ".join(names)}, "text": the line}}] '
+        f"(at most {most_lines}, taking turns, {names[0]} first, the last two saying goodbye), "
+        f"{SUMMARY_FIELDS} for: {wanted}}}."
     )
-    return [{"role": "system", "content": task}, {"role": "user", "content": "\n".join(lines)}]
+    return guarded(
+        [{"role": "system", "content": task}, {"role": "user", "content": "\n".join(lines)}]
+    )
 
 
 def plan_entry(entry: dict) -> str:
@@ -437,17 +454,19 @@ def day_plan(
             memory_lines(memories),
         ]
     )
-    return [system(resident, task, language), {"role": "user", "content": content}]
+    return guarded([system(resident, task, language), {"role": "user", "content": content}])
 
 
+# The summary's fields, shared by the summary and the script prompts.
+SUMMARY_FIELDS = (
+    '"summary": one or two sentences with the names, facts and plans mentioned, '
+    f'"importance": how much it matters to them, {IMPORTANCE_SCALE}, "plans": [{{"who": [who agreed to go], '
+    '"hour": 0-23, "area": a place, "activity": words}] meetings agreed for today, else [], '
+    '"views": [{"who": name, "of": name, "view": what who now thinks of them, one sentence}]'
+)
 SUMMARY_TASK = (
-    "You summarise conversations for a diary. "
-    'Answer with JSON {"summary": one or two sentences with the names, facts and plans '
-    f'mentioned, "importance": how much it matters to them, {IMPORTANCE_SCALE}, '
-    '"plans": [{"who": [names of the people who agreed to go], "hour": 0-23, "area": one '
-    'of the places, "activity": words}] for meetings agreed for today, else [], '
-    '"views": [{"who": name, "of": name, "view": one short sentence, what who now thinks '
-    "of them}] for the views wanted}."
+    f"You summarise conversations for a diary. Answer with JSON {{{SUMMARY_FIELDS} for the "
+    "views wanted}."
 )
 
 
@@ -474,13 +493,12 @@ def summary(
     else:
         wanted = "each of " + ", ".join(residents or []) + " of each other person"
     lines.append(f"Views wanted for: {wanted or 'nobody'}.")
-    return [
-        {
-            "role": "system",
-            "content": f"{SUMMARY_TASK}{language_rule(language)}\n{RULES}",
-        },
-        {"role": "user", "content": "\n".join(lines)},
-    ]
+    return guarded(
+        [
+            {"role": "system", "content": f"{SUMMARY_TASK}{language_rule(language)}"},
+            {"role": "user", "content": "\n".join(lines)},
+        ]
+    )
 
 
 def reflection_questions(resident: dict, memories: list, language: str | None = None) -> list[dict]:
@@ -493,7 +511,7 @@ def reflection_questions(resident: dict, memories: list, language: str | None = 
             'around you? Answer with JSON {"questions": [...]}.',
         ]
     )
-    return [system(resident, "Reflect.", language), {"role": "user", "content": content}]
+    return guarded([system(resident, "Reflect.", language), {"role": "user", "content": content}])
 
 
 def insights(
@@ -511,7 +529,7 @@ def insights(
             "at most 3.",
         ]
     )
-    return [system(resident, "Reflect.", language), {"role": "user", "content": content}]
+    return guarded([system(resident, "Reflect.", language), {"role": "user", "content": content}])
 
 
 def interview(
@@ -526,7 +544,9 @@ def interview(
             "Answer honestly in character, in a few sentences, from what you remember.",
         ]
     )
-    return [
-        system(resident, "You are being interviewed.", language),
-        {"role": "user", "content": content},
-    ]
+    return guarded(
+        [
+            system(resident, "You are being interviewed.", language),
+            {"role": "user", "content": content},
+        ]
+    )

@@ -29,6 +29,7 @@ RECENT_FOR_QUESTIONS = 50
 OFFLINE_INSIGHTS = 2  # at most, per reflection (plus the end-of-day one)
 MIN_MENTIONS = 2  # a subject worth an insight comes up at least this often
 MIN_FRESH = 4  # fewer new memories than this: look further back
+QUESTION_MEMORIES = 20  # the most recent memories the questions are asked about
 
 TEMPLATES = {
     "en": {
@@ -88,16 +89,16 @@ def _model_insights(mind: Mind, resident: dict, memories: list[Memory], t: int):
     try:
         questions = client.structured(
             "reflect",
-            prompts.reflection_questions(resident, memories[:30]),
+            prompts.reflection_questions(resident, memories[:QUESTION_MEMORIES]),
             prompts.Questions,
             world_id=world,
             agent=pid,
             max_tokens=150,
         ).questions
-        pool: dict[int, Memory] = {}
+        pool: dict[str, Memory] = {}  # by text: the same statement is numbered once
         for question in questions:
             for r in mind.recall(resident, question, t, k=5):
-                pool.setdefault(r.memory.pk, r.memory)
+                pool.setdefault(r.memory.text, r.memory)
         statements = list(pool.values())
         answer = client.structured(
             "reflect",

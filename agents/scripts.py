@@ -33,7 +33,10 @@ if TYPE_CHECKING:
     from agents.mind import Mind
 
 log = logging.getLogger(__name__)
-SCRIPT_MEMORIES = 5  # memories per resident in a script's prompt
+SCRIPT_MEMORIES = 4  # memories per resident in a script's prompt (its plan is shown apart)
+# Memories a script draws on: the resident's plan now is a line of its own, so plan memories
+# (a whole day's schedule, ~40 tokens each) would only repeat it (issue #17).
+SCRIPT_KINDS = ("observation", "conversation", "reflection")
 FORGOTTEN_AFTER = dt.timedelta(days=1)  # rows of conversations whose end was never seen
 
 
@@ -174,7 +177,7 @@ def _speaker(mind: Mind, me: dict, other: dict, ctx: dict, t: int) -> dict:
     plan = entry_at(state.schedule, ctx["clock"]["hour"]) if state.schedule else None
     partner = {"id": other["id"], "name": other["name"], "kind": "agent"}
     query = f"{other['name']} {(plan or {}).get('activity', '')}".strip()
-    recalled = mind.recall(me, query, t, k=SCRIPT_MEMORIES)
+    recalled = mind.recall(me, query, t, k=SCRIPT_MEMORIES, kinds=SCRIPT_KINDS)
     return {
         "resident": me,
         "plan": plan,

@@ -120,6 +120,11 @@ def main() -> None:
     parser.add_argument("--price-embed", type=float, default=0.02, help="USD per 1M embedded")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument(
+        "--show-prompts",
+        action="store_true",
+        help="print the median-length prompt of each kind of chat request (the last run's)",
+    )
+    parser.add_argument(
         "--tokens",
         choices=["chars", "words"],
         default="chars",
@@ -158,6 +163,8 @@ def main() -> None:
         fake.stop()
     for result in results:
         report(result, args, default_budget)
+    if args.show_prompts:
+        show_prompts(fake.requests)
     if len(results) == 2:
         base, now = (r["steady"] for r in results)
         print(
@@ -278,6 +285,22 @@ def run(name: str, args, fake) -> dict:
         "stats": dict(llm.stats),
         "steady": _rate(per_minute[10:] or per_minute, args.residents),
     }
+
+
+def show_prompts(requests: list[dict]) -> None:
+    """The median-length prompt of each schema asked for, with its size (characters / 4)."""
+    by_schema: dict[str, list[list[dict]]] = defaultdict(list)
+    for r in requests:
+        if "chat" in r.get("path", ""):
+            fmt = (r.get("response_format") or {}).get("json_schema") or {}
+            by_schema[fmt.get("name", "text")].append(r.get("messages") or [])
+    for schema, prompts in sorted(by_schema.items()):
+        sized = sorted(prompts, key=lambda m: sum(len(str(x.get("content", ""))) for x in m))
+        median = sized[len(sized) // 2]
+        size = sum(len(str(x.get("content", ""))) for x in median) // 4
+        print(f"\n== median {schema} prompt ({len(prompts)} requests, ~{size} tokens in)")
+        for message in median:
+            print(f"[{message.get('role')}]\n{message.get('content')}")
 
 
 def _participants(event: dict) -> list[str]:
