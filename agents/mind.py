@@ -40,7 +40,16 @@ DECLINE_WHEN_BUSY = 0.25
 SEEN_EVERY_GAME_HOURS = 1  # note the same person at most once per game hour
 _TALKED = prompts.TALKED_WITH  # offline.talked_with's framing
 END_OF_DAY_HOUR = 22  # from this game hour a resident looks back on its day
+# Night (game hours): a resident goes home and sleeps, and starts no conversation (a person
+# who invites it is still answered). The routines run from 05:00 to 21:00.
+SLEEP_FROM, WAKE_AT = 23, 5
+SLEEPING = {"en": "sleeping", "es": "durmiendo"}
 END_OF_DAY_MIN_IMPORTANCE = 6  # a day with less new than this leaves nothing to reflect on
+
+
+def asleep(hour: int) -> bool:
+    """Whether residents sleep at this game hour (from SLEEP_FROM to WAKE_AT)."""
+    return hour >= SLEEP_FROM or hour < WAKE_AT
 
 
 class Mind:
@@ -115,6 +124,8 @@ class Mind:
         state = self.state(resident)
         ensure_plan(self, resident, state, ctx["clock"]["day"], t)
         self._notice(resident, state, ctx, t)
+        if asleep(ctx["clock"]["hour"]):
+            return self._sleep(resident, ctx, rng)
         plan = entry_at(state.schedule, ctx["clock"]["hour"])
         activity = plan.get("activity") or "passing the time"
         areas = self.town.town_map.areas
@@ -145,6 +156,19 @@ class Mind:
             if (x, y) != here:
                 return [{"type": "move", "x": x, "y": y, "activity": activity}]
         return [{"type": "set_activity", "text": activity, "for_ms": rng.randint(4000, 15000)}]
+
+    def _sleep(self, resident: dict, ctx: dict, rng: random.Random) -> list[dict]:
+        """At night: walk home, then sleep (quiet for half a game hour at a time)."""
+        language = offline.language_of(resident)
+        words = SLEEPING.get(language, SLEEPING["en"])
+        home = self.town.town_map.areas.get(resident.get("home") or "")
+        if home is not None and not home.contains(ctx["x"], ctx["y"]):
+            x, y = home.random_tile(rng)
+            return [
+                {"type": "move", "x": x, "y": y, "activity": _errand(words, home.name, language)}
+            ]
+        half_hour = int(1_800_000 / max(self.town.time_rate, 1e-6))
+        return [{"type": "set_activity", "text": words, "for_ms": max(1000, half_hour)}]
 
     def _whom(self, resident: dict, free: list[dict], t: int) -> tuple[dict, float]:
         """Whom to walk up to, and how likely: people we know and did not just talk with first.

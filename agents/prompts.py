@@ -413,7 +413,7 @@ def script(
         lines.append(memory_lines(s.get("memories") or []))
         if s.get("news"):
             lines.append(f"- news {name} could pass on: {memory_line(s['news'])}")
-    if areas:
+    if areas and not _areas_in_schema():
         lines.append(f"Places in town: {', '.join(areas)}.")
     pairs = [(a, b) for a in names for b in names if a != b]
     wanted = "; ".join(f"{a} of {b}" for a, b in pairs)
@@ -425,6 +425,14 @@ def script(
     return guarded(
         [{"role": "system", "content": task}, {"role": "user", "content": "\n".join(lines)}]
     )
+
+
+def _areas_in_schema() -> bool:
+    """Whether the answer's JSON schema is sent (LLM_JSON_MODE "schema"): it lists the map's
+    places as the enum of every "area" (`with_areas`), so a prompt need not list them again."""
+    from django.conf import settings
+
+    return getattr(settings, "LLM_JSON_MODE", "schema") == "schema"
 
 
 def plan_entry(entry: dict) -> str:
@@ -483,7 +491,7 @@ def summary(
     each resident now thinks of the others (no extra call for relationships)."""
     # Stable first: the task and answer format in the system message, the map's places;
     # then this conversation.
-    lines = [f"Places in town: {', '.join(areas)}."] if areas else []
+    lines = [f"Places in town: {', '.join(areas)}."] if areas and not _areas_in_schema() else []
     lines.append(f"A conversation in town, {when}, between {', '.join(names.values())}:")
     for name, text, human in transcript:
         lines.append(f"{escape(name)}: {untrusted(text, name) if human else escape(text)}")
