@@ -44,13 +44,19 @@ async def friends_town(settings, fake_model):
 def views_for_everyone(body: dict) -> str:
     """The model's summary: each resident now thinks the visitor keeps bees (our code must
     store it for the right pair; which words the model picks is not ours)."""
-    prompt = body["messages"][-1]["content"]
-    pairs = re.search(r"for: (.*)\}\.$", prompt, re.M).group(1).split("; ")
+    prompt = "\n".join(m["content"] for m in body["messages"])  # wherever the prompt asks
+    pairs = re.search(r"for: (.*?)\}?\.$", prompt, re.M).group(1).split("; ")
     views = [
         {"who": who, "of": of, "view": f"{of} keeps bees on the hill and seems kind."}
         for who, of in (p.split(" of ", 1) for p in pairs if " of " in p)
     ]
     return json.dumps({"summary": "Ana keeps bees.", "importance": 5, "views": views})
+
+
+def cid(event: dict) -> str:
+    """The conversation an event is about (started: the conversation; ended: its id)."""
+    conv = event["conversation"]
+    return conv["id"] if isinstance(conv, dict) else conv
 
 
 async def talk_once(ana: Socket, me: str, agents: list[str], text: str, tag: str) -> str:
@@ -60,7 +66,11 @@ async def talk_once(ana: Socket, me: str, agents: list[str], text: str, tag: str
         resident = agents[n % len(agents)]
         await ana.send(type="invite", id=f"{tag}i{n}", to=resident)
         if (await ana.ack(f"{tag}i{n}"))["type"] == "ack":
-            invited = await ana.until(lambda e: e.get("kind") == "conversation_invited")
+            invited = await ana.until(
+                lambda e: (
+                    e.get("kind") == "conversation_invited" and e["conversation"]["inviter"] == me
+                )
+            )
             conversation = invited["conversation"]["id"]
             break
         await asyncio.sleep(0.3)
@@ -68,15 +78,32 @@ async def talk_once(ana: Socket, me: str, agents: list[str], text: str, tag: str
     started = await ana.until(
         lambda e: (
             e.get("kind") in ("conversation_started", "conversation_ended")
-            and conversation in (e["conversation"], e["conversation"].get("id"))
+            and cid(e) == conversation
         ),
         timeout=60,
     )
     assert started["kind"] == "conversation_started", started
     await ana.send(type="say", id=f"{tag}s", conversation=conversation, text=text)
-    await ana.until(lambda e: e.get("kind") == "message" and e["author"] != me, timeout=30)
+    # The resident's answer to it in this conversation (residents talk among themselves
+    # meanwhile, and their lines reach every page).
+    mine = await ana.until(
+        lambda e: (
+            e.get("kind") == "message" and e["conversation"] == conversation and e["author"] == me
+        )
+    )
+    await ana.until(
+        lambda e: (
+            e.get("kind") == "message"
+            and e["conversation"] == conversation
+            and e["author"] != me
+            and e["t"] >= mine["t"]
+        ),
+        timeout=30,
+    )
     await ana.send(type="leave_conversation", id=f"{tag}l", conversation=conversation)
-    await ana.until(lambda e: e.get("kind") == "conversation_ended", timeout=15)
+    await ana.until(
+        lambda e: e.get("kind") == "conversation_ended" and cid(e) == conversation, timeout=15
+    )
     return resident
 
 
@@ -113,7 +140,7 @@ async def test_a_resident_remembers_what_it_thinks_of_a_visitor_and_staff_see_it
     fake.script("Summary", '{"summary": "They talked again.", "importance": 3}')
     again = await talk_once(ana, me, [resident], "Hello again!", "b")
     assert again == resident
-    prompts = [c["messages"][-1]["content"] for c in fake.chats("Reply")]
+    prompts = ["\n".join(m["content"] for m in c["messages"]) for c in fake.chats("Reply")]
     line = "- Ana, a visitor. What you think of them: "
     assert any(line in p and "keeps bees on the hill and seems kind" in p for p in prompts)
     await ana.close()
