@@ -147,6 +147,12 @@ async def test_a_resident_remembers_what_it_thinks_of_a_visitor_and_staff_see_it
 
     # Staff read it through the card's API; nobody else does, and the public card has none.
     url = f"/api/worlds/{world.pk}/players/{resident}/relationships/"
+    # The second conversation's end is remembered a moment after the visitor left.
+    await eventually(
+        lambda: Relationship.objects.filter(
+            agent__world=world, agent__pid=resident, other__pid=me, talks=2
+        ).first()
+    )
     staff = await database_sync_to_async(get_as)("sam", url)
     assert staff.status_code == 200
     [seen] = [r for r in staff.json()["relationships"] if r["id"] == me]
