@@ -414,7 +414,9 @@ class WorldConsumer(AsyncWebsocketConsumer):
         if self.released:
             return True
         if self.send_buffer.backed_up:
-            self.held = []  # the snapshot after it drains holds all of this
+            if self.held:  # the snapshot after it drains holds all of this
+                self.missed_events = True
+                self.held = []
             return not self.interest.far
         if self.held:
             held, self.held = self.held, []

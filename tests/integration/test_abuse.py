@@ -352,8 +352,9 @@ def test_a_client_that_falls_behind_briefly_gets_a_fresh_snapshot(town):
         await frame_of(lagging, lambda f: f.get("type") == "snapshot")
         lagging.transport.pause_reading()
         await walk_until_backed_up(town, [walker])
-        lagging.transport.resume_reading()  # well before TOWN_SLOW_CLIENT_SECONDS
-        resync = await frame_of(lagging, lambda f: f.get("type") == "hello", timeout=10)
+        await walk([walker], 1.0)  # events while it is backed up: these it misses
+        lagging.transport.resume_reading()  # well before TOWN_SLOW_CLIENT_SECONDS; it drains first
+        resync = await frame_of(lagging, lambda f: f.get("type") == "hello", timeout=30)
         assert resync["world"]
         snapshot = await frame_of(lagging, lambda f: f.get("type") == "snapshot")
         assert any(p["name"] == "Brief Walker" for p in snapshot["players"])
