@@ -273,25 +273,53 @@ def day_start(now: dt.datetime | None = None) -> dt.datetime:
 
 
 def people_share() -> float:
-    """The share of the day's budget past which residents talk among themselves offline."""
+    """The share of the day's budget residents among themselves may use; the rest is for people."""
     return float(getattr(settings, "MIND_BUDGET_PEOPLE_SHARE", 0.8))
 
 
-def for_people_only(world_id: int | None) -> bool:
-    """Past MIND_BUDGET_PEOPLE_SHARE of today's budget: the model is kept for people."""
-    if world_id is None:
-        return False
+PACE_LEAD = dt.timedelta(hours=1)  # residents may spend this far ahead of an even pace
+
+
+def day_fraction(world_id: int, now: dt.datetime | None = None) -> float:
+    """How much of today's count has gone by (0..1), one PACE_LEAD ahead: from its start
+    (midnight UTC or the operator's last reset) to the next midnight UTC."""
+    now = now or timezone.now()
+    since = world_budget(world_id)[1]
+    length = (day_start(now) + dt.timedelta(days=1) - since).total_seconds()
+    gone = (now - since + PACE_LEAD).total_seconds()
+    return 1.0 if length <= 0 else min(1.0, max(0.0, gone / length))
+
+
+def residents_allowance(world_id: int) -> int:
+    """Tokens residents among themselves may have used by now (0: no limit).
+
+    MIND_BUDGET_PEOPLE_SHARE of the day's budget, spread evenly over the day when
+    MIND_BUDGET_PACED (the default): by noon half of it, so residents talk with the model all
+    day long (some of their conversations offline) instead of spending their share by the
+    afternoon, and people's conversations never meet the offline fall-back unless people
+    alone spend the whole budget.
+    """
     limit = daily_limit(world_id)
     if not limit:
+        return 0
+    share = people_share() * limit
+    if getattr(settings, "MIND_BUDGET_PACED", True):
+        share *= day_fraction(world_id)
+    return int(share)
+
+
+def for_people_only(world_id: int | None) -> bool:
+    """Residents among themselves are ahead of their allowance: the model is kept for people."""
+    if world_id is None or not daily_limit(world_id):
         return False
-    return tokens_today(world_id) >= people_share() * limit
+    return tokens_today(world_id) >= residents_allowance(world_id)
 
 
 def conversation_mode(world_id: int | None, with_people: bool) -> str:
     """The mind mode a conversation starting now gets ("llm" | "offline"), kept until it ends.
 
-    Offline when the model may not be called; offline for residents among themselves once
-    MIND_BUDGET_PEOPLE_SHARE of the day's budget is spent, so what is left goes to people.
+    Offline when the model may not be called; offline for residents among themselves while
+    today's spend is past their allowance (`residents_allowance`), so the rest goes to people.
     """
     if not model_allowed(world_id):
         return "offline"

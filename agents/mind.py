@@ -64,8 +64,8 @@ class Mind:
         return budget.model_allowed(self.town.world_id)
 
     def use_model_unasked(self) -> bool:
-        """The model for what no person waits on (day plans, reflections): not past
-        MIND_BUDGET_PEOPLE_SHARE of the day's budget, which is kept for people."""
+        """The model for what no person waits on (day plans, reflections): only within the
+        residents' allowance (`budget.residents_allowance`); the rest is kept for people."""
         return self.use_model() and not budget.for_people_only(self.town.world_id)
 
     def embedder(self, agent: str = "") -> Embedder:
@@ -250,6 +250,10 @@ class Mind:
         heard = [m["text"] for m in messages if m["author"] != me][-2:]
         names = " ".join(o["name"] for o in others)
         query = " ".join(heard) or f"{names} conversation"
+        if talk is not None and mode == "offline" and not with_human:
+            # Residents among themselves kept offline to save the budget: recall by who they
+            # talk with, a query embedded once per pair (cached), not once per line.
+            query = f"{names} conversation"
         recalled = self.recall(resident, f"{query} {names}", t)
         state = self.state(resident)
         news = None

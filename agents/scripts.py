@@ -1,8 +1,9 @@
 """How the minds run a conversation: its mind mode, and resident-only talk written in one call.
 
 A conversation's mind mode ("llm" or "offline") is fixed by the first reply asked in it and
-kept until it ends (`ConversationMind`, shared by every process): past
-MIND_BUDGET_PEOPLE_SHARE of the day's budget residents among themselves start offline, and a
+kept until it ends (`ConversationMind`, shared by every process): while the day's spend is
+past the residents' allowance (`budget.residents_allowance`: MIND_BUDGET_PEOPLE_SHARE of the
+budget, paced over the day) residents among themselves start offline, and a
 conversation begun with the model keeps it to the end even if the budget runs out meanwhile.
 
 When two residents talk with the model and no person is in the conversation, the first reply

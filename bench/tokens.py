@@ -22,6 +22,14 @@ minutes — steady state — and the busiest ten real minutes), calls and tokens
 cache hit rates, the dollar cost at the given prices, how the spend splits between
 conversations with people and the rest, and whether a town of that size watched all day fits
 the default daily budget without the offline fall-back for people.
+
+--day (with --full): a whole real day compressed into the run, to check that fit for real.
+The world's budget is the default scaled to the run (MIND_DAILY_TOKENS x minutes / 1440), its
+count starts with the run, and the residents' pace (`budget.day_fraction`) follows the
+simulated time, so each simulated real minute stands for 24. It runs twice: unpaced
+(MIND_BUDGET_PACED=False: residents may use their whole share at once) and paced (the
+default), and prints how many of people's replies met the offline fall-back and how many
+conversations among residents had the model.
 """
 
 from __future__ import annotations
@@ -44,10 +52,11 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db.models import Count, Max, Sum  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from agents import budget, llm  # noqa: E402
 from agents.mind import Mind  # noqa: E402
-from agents.models import ModelCall  # noqa: E402
+from agents.models import ConversationMind, ModelCall  # noqa: E402
 from agents.residents import load_town  # noqa: E402
 from bench._scratch import drop_scratch_database, use_scratch_database  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
@@ -120,6 +129,11 @@ def main() -> None:
     parser.add_argument("--price-embed", type=float, default=0.02, help="USD per 1M embedded")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument(
+        "--day",
+        action="store_true",
+        help="a whole day under the default budget, compressed into the run (unpaced, paced)",
+    )
+    parser.add_argument(
         "--show-prompts",
         action="store_true",
         help="print the median-length prompt of each kind of chat request (the last run's)",
@@ -146,12 +160,16 @@ def main() -> None:
     results = []
     try:
         runs = [("baseline", BASELINE), ("now", {})]
-        for name, overrides in runs[1:] if args.no_baseline else runs:
-            saved = {k: getattr(settings, k, None) for k in BASELINE}
+        if args.no_baseline:
+            runs = runs[1:]
+        if args.day:
+            runs = [("unpaced", {"MIND_BUDGET_PACED": False}), ("paced", {})]
+        for name, overrides in runs:
+            saved = {k: getattr(settings, k, None) for k in {**BASELINE, **overrides}}
             for key, value in overrides.items():
                 setattr(settings, key, value)
             try:
-                results.append(run(name, args, fake))
+                results.append(run(name, args, fake, default_budget if args.day else 0))
             finally:
                 for key, value in saved.items():
                     if value is None:
@@ -165,7 +183,7 @@ def main() -> None:
         report(result, args, default_budget)
     if args.show_prompts:
         show_prompts(fake.requests)
-    if len(results) == 2:
+    if len(results) == 2 and not args.day:
         base, now = (r["steady"] for r in results)
         print(
             f"\nsteady tokens per resident per real hour: baseline {base:,.0f}, now {now:,.0f}"
@@ -174,11 +192,25 @@ def main() -> None:
     drop_scratch_database(DB)
 
 
-def run(name: str, args, fake) -> dict:
-    """One scenario in a world of its own: figures per real minute and the tallies."""
+def run(name: str, args, fake, day_budget: int = 0) -> dict:
+    """One scenario in a world of its own: figures per real minute and the tallies.
+
+    With `day_budget`, the run is a whole day: the world's budget is `day_budget` scaled to
+    the run, and the residents' pace follows the simulated time.
+    """
     budget.reset()
     llm.stats.clear()
     row = town_services.create_world(f"Tokenville {name}")
+    end = args.minutes * MINUTE
+    clock = [0]  # world ms gone by
+    if day_budget:
+        limit = day_budget * args.minutes // (24 * 60)
+        row.settings = {**row.settings, "daily_tokens": limit}
+        row.settings["budget_reset_at"] = timezone.now().isoformat()
+        row.save(update_fields=["settings"])
+        lead = budget.PACE_LEAD.total_seconds() / 86_400
+        budget.day_fraction = lambda world_id, now=None: min(1.0, clock[0] / end + lead)
+        budget.forget(row.pk)
     agents = list(Player.objects.filter(world=row, kind="agent").order_by("id"))
     Player.objects.filter(pk__in=[p.pk for p in agents[args.residents :]]).delete()
     agents = agents[: args.residents]
@@ -198,17 +230,15 @@ def run(name: str, args, fake) -> dict:
     persistence.record(row.pk, [], events, 0)
     mind = Mind(load_town(row.pk))
     pids = [p.pid for p in agents]
-    end = args.minutes * MINUTE
     started, decisions, invites = time.monotonic(), 0, 0
+    modes: dict[str, tuple[bool, str]] = {}  # conversation -> (with people, its mind mode)
     per_minute: list[int] = []  # tokens spent in each real minute
     people = defaultdict(int)  # tokens for conversations with a person / everything else
     last_total = 0
 
     def spent() -> tuple[int, int]:
-        got = ModelCall.objects.filter(world=row).aggregate(
-            n=Sum("tokens_in"), o=Sum("tokens_out"), last=Max("id")
-        )
-        return (got["n"] or 0) + (got["o"] or 0), got["last"] or 0
+        last = ModelCall.objects.filter(world=row).aggregate(last=Max("id"))["last"]
+        return spent_total(row), last or 0
 
     def attribute(before: int, with_people: bool) -> None:
         got = ModelCall.objects.filter(world=row, id__gt=before).aggregate(
@@ -217,6 +247,7 @@ def run(name: str, args, fake) -> dict:
         people[with_people] += (got["n"] or 0) + (got["o"] or 0)
 
     for t in range(STEP, end + STEP, STEP):
+        clock[0] = t
         events = world.tick(t)
         hour = world.clock(t)["hour"]
         inputs = []
@@ -227,9 +258,15 @@ def run(name: str, args, fake) -> dict:
         for request in world.take_decision_requests():
             decisions += 1
             before = spent()[1]
+            context = request.get("context") or {}
+            with_people = any(o.get("kind") == "human" for o in context.get("others") or [])
             inputs += mind.decide(request)
-            others = (request.get("context") or {}).get("others") or []
-            attribute(before, any(o.get("kind") == "human" for o in others))
+            attribute(before, with_people)
+            cid = context.get("conversation")
+            if request["kind"] == "reply" and cid and cid not in modes:
+                got = ConversationMind.objects.filter(world=row, cid=cid).first()
+                if got is not None:  # its mode, fixed by its first reply
+                    modes[cid] = (with_people, got.mode)
         queue = list(inputs)
         while queue:
             inp = queue.pop(0)
@@ -282,6 +319,8 @@ def run(name: str, args, fake) -> dict:
         "decisions": decisions,
         "per_minute": per_minute,
         "people": dict(people),
+        "modes": list(modes.values()),
+        "limit": day_budget * args.minutes // (24 * 60),
         "stats": dict(llm.stats),
         "steady": _rate(per_minute[10:] or per_minute, args.residents),
     }
@@ -301,6 +340,11 @@ def show_prompts(requests: list[dict]) -> None:
         print(f"\n== median {schema} prompt ({len(prompts)} requests, ~{size} tokens in)")
         for message in median:
             print(f"[{message.get('role')}]\n{message.get('content')}")
+
+
+def spent_total(row) -> int:
+    got = ModelCall.objects.filter(world=row).aggregate(n=Sum("tokens_in"), o=Sum("tokens_out"))
+    return (got["n"] or 0) + (got["o"] or 0)
 
 
 def _participants(event: dict) -> list[str]:
@@ -361,6 +405,21 @@ def report(result: dict, args, default_budget: int) -> None:
     people = result["people"]
     with_people, rest = people.get(True, 0), people.get(False, 0)
     print(f"conversations with people: {with_people:,} tokens; everything else: {rest:,}")
+    for people_in, label in ((True, "with people"), (False, "among residents")):
+        got = [mode for p, mode in result["modes"] if p == people_in]
+        print(
+            f"conversations {label}: {len(got)}, {got.count('llm')} with the model, "
+            f"{got.count('offline')} offline"
+        )
+    if result["limit"]:
+        total = spent_total(row)
+        print(
+            f"a whole day compressed into the run: budget {result['limit']:,} "
+            f"(the default {default_budget:,} x {minutes} / 1440), spent {total:,} "
+            f"({total / result['limit']:.0%}); people's conversations offline: "
+            f"{sum(1 for p, mode in result['modes'] if p and mode == 'offline')}"
+        )
+        return
     if default_budget:
         per_hour = steady * residents
         day = per_hour * 24

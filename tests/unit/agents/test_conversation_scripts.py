@@ -1,9 +1,11 @@
 """Resident-to-resident conversations written in one model call and revealed line by line; a
 person joining switches to turn by turn; bad scripts fall back; a conversation keeps the mind
-mode it started with; past MIND_BUDGET_PEOPLE_SHARE residents talk among themselves offline."""
+mode it started with; past their allowance (MIND_BUDGET_PEOPLE_SHARE, paced over the day)
+residents talk among themselves offline."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -13,6 +15,7 @@ from agents import services as minds
 from agents.mind import Mind
 from agents.models import ConversationMind, Memory, MindState, ModelCall
 from agents.residents import load_town
+from town.models import World
 from town.protocol import MAX_TEXT
 
 from .helpers import HOUR, human, next_request, reply_request, talk
@@ -156,6 +159,17 @@ def test_past_the_people_share_residents_talk_offline_and_people_keep_the_model(
     assert ConversationMind.objects.get(cid="c2").mode == "llm"
 
 
+def test_residents_kept_offline_pay_no_embedding_per_line(fake_llm, world, ada, bram, settings):
+    """Their recall asks by who they talk with (embedded once, then cached), not by each line."""
+    settings.MIND_DAILY_TOKENS = 10_000
+    spend(world, 8_500)
+    mind = Mind(load_town(world.pk))
+    before = fake_llm.count()["embeddings"]
+    said = run_pair(mind, ada, bram, turns=8)
+    assert len(said) >= 4 and ConversationMind.objects.get(cid="c1").mode == "offline"
+    assert fake_llm.count()["embeddings"] - before <= 2  # one query for each of the two
+
+
 def test_raising_the_budget_takes_effect_at_once_but_not_mid_conversation(
     fake_llm, world, ada, bram, cora, settings
 ):
@@ -208,3 +222,46 @@ def test_past_the_people_share_day_plans_are_made_offline(fake_llm, world, ada, 
     minds.set_daily_tokens(world, 1_000_000)
     mind.decide(next_request(bram, HOUR, 1, 1))
     assert len(fake_llm.chats("DayPlan")) == 1
+
+
+def test_residents_spread_their_share_over_the_day(
+    fake_llm, world, ada, bram, settings, monkeypatch
+):
+    """Paced (the default), residents among themselves may have used by each hour only that
+    hour's part of their share (one hour ahead); people keep the model all along."""
+    settings.MIND_DAILY_TOKENS = 24_000
+    settings.MIND_BUDGET_PEOPLE_SHARE = 0.5  # 12,000 for residents over the day
+    spend(world, 3_000)
+    midnight = budget.day_start()
+    clock = [midnight + dt.timedelta(hours=2)]
+    monkeypatch.setattr(budget.timezone, "now", lambda: clock[0])
+    # 02:00: three hours' worth (with the hour ahead) is 1,500, and 3,000 are spent.
+    assert budget.residents_allowance(world.pk) == 1_500
+    mind = Mind(load_town(world.pk))
+    run_pair(mind, ada, bram, turns=2)
+    assert fake_llm.chats() == [] and ConversationMind.objects.get(cid="c1").mode == "offline"
+    ana, _ = human(world, "ana", "Ana")
+    mind.decide(reply_request(ada, ana, "c2", [(ana, "Hello Ada!")], T))
+    assert len(fake_llm.chats("Reply")) == 1  # a person still gets the model
+    # 17:00: 18 hours' worth is 9,000; the residents' next conversation has the model.
+    clock[0] = midnight + dt.timedelta(hours=17)
+    budget.forget(world.pk)
+    assert budget.residents_allowance(world.pk) == 9_000
+    mind.decide(reply_request(bram, ada, "c3", [], T + 5000, rid="r9"))
+    assert len(fake_llm.chats("Script")) == 1
+    # Unpaced, the whole share is there from midnight on.
+    settings.MIND_BUDGET_PACED = False
+    clock[0] = midnight + dt.timedelta(minutes=5)
+    budget.forget(world.pk)
+    assert budget.residents_allowance(world.pk) == 12_000
+
+
+def test_the_pace_starts_again_at_a_budget_reset(world, settings):
+    midnight = budget.day_start()
+    noon = midnight + dt.timedelta(hours=12)
+    World.objects.filter(pk=world.pk).update(settings={"budget_reset_at": noon.isoformat()})
+    budget.forget(world.pk)
+    # Twelve hours to go from the reset, one hour ahead at once, all of it by the end.
+    assert budget.day_fraction(world.pk, noon) == pytest.approx(1 / 12)
+    assert budget.day_fraction(world.pk, noon + dt.timedelta(hours=5)) == pytest.approx(6 / 12)
+    assert budget.day_fraction(world.pk, midnight + dt.timedelta(hours=23.5)) == 1.0
