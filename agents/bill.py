@@ -182,6 +182,7 @@ def today(world_id: int) -> dict[str, Any]:
     for row in _rows(world_id, state["since"]):
         total.add(_spend(row))
     limit, spent = state["limit"], state["spent"]
+    allowed = budget.residents_allowance(world_id) if limit else None
     return {
         "spent": spent,
         "limit": limit,
@@ -192,6 +193,11 @@ def today(world_id: int) -> dict[str, Any]:
         "calls": total.calls,
         "failed": total.failed,
         "cost": total.cost,
+        # Residents among themselves may have used this much by now (paced over the day);
+        # past it they talk, plan and reflect offline and the model is kept for people.
+        "allowed": allowed,
+        "allowed_share": allowed / limit if limit else None,
+        "residents_offline": allowed is not None and spent >= allowed,
     }
 
 
@@ -223,6 +229,16 @@ def status_lines(world_id: int, hours: int = HOURS, now: dt.datetime | None = No
         )
         lines.append("by purpose: " + _shares(by_purpose(world_id, hours, now)))
         lines.append("by resident: " + _shares(by_resident(world_id, hours, now), top=5))
+    if day["limit"]:
+        paced = " (paced over the day)" if getattr(settings, "MIND_BUDGET_PACED", True) else ""
+        lines.append(
+            f"residents among themselves: {day['allowed']:,} allowed by now{paced}; "
+            + (
+                "past it, they think offline and the model is kept for people"
+                if day["residents_offline"]
+                else "within it, they use the model"
+            )
+        )
     return lines
 
 

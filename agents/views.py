@@ -78,6 +78,7 @@ def bill(request: HttpRequest, world_id: int | None = None) -> HttpResponse:
         "worlds": World.objects.order_by("pk").only("pk", "name"),
         "today": day,
         "budget_width": round(480 * min(1.0, day["share"] or 0.0), 1),
+        "allowed_x": round(480 * min(1.0, day["allowed_share"] or 0.0), 1),
         "hours": hours,
         "busy_hours": [h for h in reversed(hours) if h.calls],
         "total": total,

@@ -121,6 +121,32 @@ def test_today_is_measured_against_the_worlds_budget(world, residents):
     assert lines[4] == f"by resident: {ada.name} 1,200 ($0.0100), {bo.name} 600 ($0.0018)"
 
 
+def test_the_residents_allowance_is_shown_by_status_and_page(world, residents, monkeypatch):
+    """What residents among themselves may have used by now, and whether they are past it."""
+    world.settings = {"daily_tokens": 24_000}
+    world.save(update_fields=["settings"])
+    call(world, residents[0].pid, "script", 1500, 300, 0.0)
+    midnight = budget.day_start()
+    clock = [midnight + dt.timedelta(minutes=30)]
+    monkeypatch.setattr(budget.timezone, "now", lambda: clock[0])
+    # 00:30, paced, one hour ahead: 80 % of 24,000 x 1.5 / 24 = 1,200 < 1,800 spent.
+    lines = bill.status_lines(world.pk)
+    assert lines[-1] == (
+        "residents among themselves: 1,200 allowed by now (paced over the day); "
+        "past it, they think offline and the model is kept for people"
+    )
+    page = staff_client().get("/staff/bill/").content.decode()
+    allowed = re.search(r'data-testid="bill-allowed">(.*?)</p>', page, re.S)[1]
+    assert "may have used 1,200 tokens by now" in allowed and "past it" in allowed
+    assert 'x1="24.0"' in re.search(r"<line [^>]*bill-allowed-mark", page)[0]  # 1,200/24,000
+    # 12:00: 80 % of 24,000 x 13 / 24 = 10,400.
+    clock[0] = midnight + dt.timedelta(hours=12)
+    budget.forget(world.pk)
+    assert bill.status_lines(world.pk)[-1].endswith(
+        "10,400 allowed by now (paced over the day); within it, they use the model"
+    )
+
+
 def test_status_lines_of_a_quiet_world_without_a_limit(world, settings):
     settings.MIND_DAILY_TOKENS = 0
     budget.reset()
