@@ -38,6 +38,13 @@ class EngineConfig:
     max_message_chars: int = MAX_TEXT
     max_activity_chars: int = 120
     recent_messages: int = 10  # kept per conversation for reply requests
+    # Residents among themselves talk at reading speed: the next line is asked for once the
+    # last one could be read (ms per character, within min..max; 0, 0: at once), and the
+    # next speaker shows as typing for the last resident_typing_ms of that pause.
+    resident_line_ms_per_char: int = 40  # ~25 characters a second, an easy read
+    resident_line_min_ms: int = 1500
+    resident_line_max_ms: int = 6000
+    resident_typing_ms: int = 1000
     # Agent decisions
     agent_idle_ms: int = 3000
     decision_timeout_ms: int = 20_000

@@ -42,6 +42,7 @@ class Conversation:
     # Defaults keep snapshots from before group conversations loadable.
     joined: list[str] = field(default_factory=list)  # participants after the first two
     spoke: dict[str, int] = field(default_factory=dict)  # player -> message_count at their last
+    typing_t: int | None = None  # the last_t whose next speaker was shown typing (residents)
 
     @property
     def participants(self) -> list[str]:
@@ -330,6 +331,8 @@ def step(world: World, now: int) -> list[dict]:
                 events += end(world, conv, "idle", now)
             elif cfg.max_conversation_ms and now - (conv.started or now) >= cfg.max_conversation_ms:
                 events += end(world, conv, "duration", now)
+            else:
+                events += _typing_before_a_line(world, conv, now)
     for key in [k for k, until in world.cooldowns.items() if until <= now]:
         del world.cooldowns[key]
     return events
@@ -344,11 +347,51 @@ def is_turn(conv: Conversation, player_id: str) -> bool:
     return conv.last_author != player_id
 
 
-def should_reply(world: World, conv: Conversation, agent_id: str) -> bool:
-    """Whether the engine should ask this resident for its next line now."""
+def should_reply(world: World, conv: Conversation, agent_id: str, now: int | None = None) -> bool:
+    """Whether the engine should ask this resident for its next line now (among residents
+    only, not before the last line could be read: `line_due`)."""
+    if now is not None and now < line_due(world, conv):
+        return False
     if not conv.group:
         return is_turn(conv, agent_id)
     return conv.status == ACTIVE and floor_holder(world, conv) == agent_id
+
+
+def residents_only(world: World, conv: Conversation) -> bool:
+    return all(
+        (p := world.players.get(pid)) is not None and p.kind == "agent" for pid in conv.participants
+    )
+
+
+def line_due(world: World, conv: Conversation) -> int:
+    """When the next line of a conversation among residents may be asked for: its last line's
+    reading time after it was said (the start counts as an empty line). Conversations with a
+    person are answered at once: the person sets the pace."""
+    cfg = world.config
+    if not cfg.resident_line_max_ms or not residents_only(world, conv):
+        return conv.last_t
+    last = conv.messages[-1]["text"] if conv.last_author and conv.messages else ""
+    pause = len(last) * cfg.resident_line_ms_per_char
+    return conv.last_t + min(cfg.resident_line_max_ms, max(cfg.resident_line_min_ms, pause))
+
+
+def _typing_before_a_line(world: World, conv: Conversation, now: int) -> list[dict]:
+    """Among residents, the next speaker shows as typing before its line is asked for."""
+    if conv.typing_t == conv.last_t or not world.config.resident_line_max_ms:
+        return []
+    if now < line_due(world, conv) - world.config.resident_typing_ms:
+        return []
+    if not residents_only(world, conv):
+        return []
+    speaker = next_speaker(world, conv) if conv.group else _pair_speaker(conv)
+    if speaker is None:
+        return []
+    conv.typing_t = conv.last_t
+    return [{"kind": "typing", "t": now, "conversation": conv.id, "player": speaker}]
+
+
+def _pair_speaker(conv: Conversation) -> str:
+    return conv.inviter if conv.last_author is None else conv.other(conv.last_author)
 
 
 def floor_holder(world: World, conv: Conversation) -> str | None:

@@ -19,7 +19,7 @@ def wanted(world: World, agent: Player, now: int) -> tuple[str, str | None] | No
             return None
         if conv.status == INVITED and conv.invitee == agent.id:
             return ("invite", conv.id)
-        if should_reply(world, conv, agent.id):
+        if should_reply(world, conv, agent.id, now):
             return ("reply", conv.id)
         return None
     if agent.path or agent.pending_move or now < agent.quiet_until:

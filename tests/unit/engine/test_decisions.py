@@ -2,6 +2,14 @@
 
 from town.engine import EngineConfig
 
+# Residents among themselves: the next line once the last could be read (50 ms a character).
+READING = EngineConfig(
+    resident_line_ms_per_char=50,
+    resident_line_min_ms=2000,
+    resident_line_max_ms=8000,
+    resident_typing_ms=1200,
+)
+
 
 def test_agent_gets_asked_and_unanswered_request_expires(world_with):
     config = EngineConfig(agent_idle_ms=3000, decision_timeout_ms=20_000)
@@ -70,7 +78,7 @@ def test_invitation_supersedes_a_pending_next_request(world_with):
 
 
 def test_reply_requests_follow_turns(world_with):
-    world = world_with({"ada": (2, 2, "agent"), "bo": (3, 2, "agent"), "ann": (9, 9)})
+    world = world_with({"ada": (2, 2, "agent"), "bo": (3, 2, "agent"), "ann": (9, 9)}, READING)
     world.tick(3000)
     for req in world.take_decision_requests():
         world.apply(
@@ -91,7 +99,13 @@ def test_reply_requests_follow_turns(world_with):
     world.apply(
         {"type": "accept", "actor": "bo", "conversation": conv, "decision": req["id"]}, 4100
     )
-    world.tick(5000)
+    # Among residents the first line comes after a short pause, its speaker typing first.
+    assert world.tick(4800) == [] and world.take_decision_requests() == []
+    assert world.tick(5000) == [
+        {"kind": "typing", "t": 5000, "conversation": conv, "player": "ada"}
+    ]
+    assert world.take_decision_requests() == []
+    world.tick(6100)
     (req,) = world.take_decision_requests()
     assert (req["agent"], req["kind"], req["context"]["messages"]) == (
         "ada",
@@ -106,17 +120,52 @@ def test_reply_requests_follow_turns(world_with):
             "text": "Hi Bo",
             "decision": req["id"],
         },
-        5100,
+        6200,
     )
-    world.tick(6000)
+    assert [e["player"] for e in world.tick(7000) if e["kind"] == "typing"] == ["bo"]
+    assert world.take_decision_requests() == []
+    world.tick(8200)
     (req,) = world.take_decision_requests()
     assert (req["agent"], req["kind"]) == ("bo", "reply")
     assert req["context"]["messages"] == [{"author": "ada", "name": "Ada", "text": "Hi Bo"}]
     assert req["context"]["others"] == [{"id": "ada", "name": "Ada", "kind": "agent"}]
     # Ada leaves: Bo's reply request is withdrawn, nothing waits on it.
-    world.apply({"type": "leave_conversation", "actor": "ada", "conversation": conv}, 6100)
-    world.tick(7000)
+    world.apply({"type": "leave_conversation", "actor": "ada", "conversation": conv}, 8300)
+    world.tick(9000)
     assert world.snapshot()["requests"] == []
+
+
+def test_residents_among_themselves_talk_at_reading_speed(world_with):
+    world = world_with({"ada": (2, 2, "agent"), "bo": (3, 2, "agent")}, READING)
+    (invited,) = world.apply({"type": "invite", "actor": "ada", "to": "bo"}, 1000)
+    conv = invited["conversation"]["id"]
+    world.apply({"type": "accept", "actor": "bo", "conversation": conv}, 1000)
+
+    def say(who: str, text: str, now: int) -> None:
+        req = world.requests[who]
+        inp = {"type": "say", "actor": who, "conversation": conv, "text": text}
+        world.apply({**inp, "decision": req["id"]}, now)
+
+    world.tick(3000)
+    assert [r["agent"] for r in world.take_decision_requests()] == ["ada"]
+    say("ada", "x" * 100, 3000)  # 100 characters at 50 ms: 5 s, typing for the last 1.2 s
+    assert world.tick(6700) == [] and world.take_decision_requests() == []
+    assert [e["kind"] for e in world.tick(6800)] == ["typing"]
+    world.tick(7900)
+    assert world.take_decision_requests() == []
+    world.tick(8000)
+    assert [r["agent"] for r in world.take_decision_requests()] == ["bo"]
+    # A very long line waits at most resident_line_max_ms.
+    say("bo", "y" * 400, 8000)  # 20 s to read: 8 s
+    world.tick(15_900)
+    assert world.take_decision_requests() == []
+    world.tick(16_000)
+    assert [r["agent"] for r in world.take_decision_requests()] == ["ada"]
+    # 0, 0 turns the pause off.
+    world.config = EngineConfig(resident_line_min_ms=0, resident_line_max_ms=0)
+    say("ada", "z" * 400, 16_100)
+    assert world.tick(16_200) == []  # nobody shown typing
+    assert [r["agent"] for r in world.take_decision_requests()] == ["bo"]
 
 
 def test_humans_are_never_asked(world_with):
