@@ -599,8 +599,8 @@ class WorldConsumer(AsyncWebsocketConsumer):
         if self.interest.far and self.hub is not None:
             self.far_due = 0.0  # what the page now shows may be held: send it at once
             self.hub.later(self)
-        if frame.id:
-            await self.send_json({"type": "ack", "id": frame.id})
+        # Exactly one answer, as for every frame but heartbeat: without an id, an ack without.
+        await self.send_json({"type": "ack", **({"id": frame.id} if frame.id else {})})
 
     async def join_fields(self, frame) -> dict:
         characters = selectors.character_names()

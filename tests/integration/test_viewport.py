@@ -89,4 +89,8 @@ async def test_a_view_must_be_a_rectangle_of_tiles(town):
     assert (await spectator.ack("bad2"))["code"] == "invalid"
     await spectator.send(type="view", id="all")  # no corners: everything again
     assert (await spectator.ack("all"))["type"] == "ack"
+    # Without an id (as the page sends it) it is answered too: an ack without one.
+    await spectator.send(type="view", x0=0, y0=0, x1=10, y1=10)
+    answer = await spectator.until(lambda f: f.get("type") in ("ack", "error"))
+    assert answer == {"type": "ack"}
     await spectator.close()
