@@ -30,6 +30,7 @@ OFFLINE_INSIGHTS = 2  # at most, per reflection (plus the end-of-day one)
 MIN_MENTIONS = 2  # a subject worth an insight comes up at least this often
 MIN_FRESH = 4  # fewer new memories than this: look further back
 QUESTION_MEMORIES = 20  # the most recent memories the questions are asked about
+QUESTION_MIN_IMPORTANCE = 3  # routine sightings ("Saw Bram at the cafe", 2) raise none
 
 TEMPLATES = {
     "en": {
@@ -89,7 +90,7 @@ def _model_insights(mind: Mind, resident: dict, memories: list[Memory], t: int):
     try:
         questions = client.structured(
             "reflect",
-            prompts.reflection_questions(resident, memories[:QUESTION_MEMORIES]),
+            prompts.reflection_questions(resident, question_memories(memories)),
             prompts.Questions,
             world_id=world,
             agent=pid,
@@ -116,6 +117,13 @@ def _model_insights(mind: Mind, resident: dict, memories: list[Memory], t: int):
         evidence = [statements[i].pk for i in insight.evidence if 0 <= i < len(statements)]
         out.append((insight.text, evidence, insight.importance))
     return out
+
+
+def question_memories(memories: list[Memory]) -> list[Memory]:
+    """What the questions are asked about: the most recent memories that are more than a
+    routine sighting (all of them when fewer than MIN_FRESH are)."""
+    salient = [m for m in memories if m.importance >= QUESTION_MIN_IMPORTANCE]
+    return (salient if len(salient) >= MIN_FRESH else memories)[:QUESTION_MEMORIES]
 
 
 def offline_insights(

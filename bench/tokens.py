@@ -148,7 +148,8 @@ def main() -> None:
     if args.full:
         args.minutes = 60
 
-    use_scratch_database(DB)
+    db = f"{DB}_day" if args.day else DB  # a --day run can go alongside a steady one
+    use_scratch_database(db)
     fake = FakeOpenAI().start()
     # No usage figures from the fake: the client's own estimate (characters / 4) is recorded,
     # the measure the issue's figures used (the fake's "3 per word + 7" exists to test that
@@ -189,7 +190,7 @@ def main() -> None:
             f"\nsteady tokens per resident per real hour: baseline {base:,.0f}, now {now:,.0f}"
             f" (now/baseline {now / base:.2f}; target <= 20,000)"
         )
-    drop_scratch_database(DB)
+    drop_scratch_database(db)
 
 
 def run(name: str, args, fake, day_budget: int = 0) -> dict:
@@ -420,7 +421,7 @@ def report(result: dict, args, default_budget: int) -> None:
             f"{sum(1 for p, mode in result['modes'] if p and mode == 'offline')}"
         )
         return
-    if default_budget:
+    if default_budget and not getattr(settings, "MIND_BUDGET_PACED", True):
         per_hour = steady * residents
         day = per_hour * 24
         share = float(getattr(settings, "MIND_BUDGET_PEOPLE_SHARE", 0.8))
@@ -445,6 +446,13 @@ def report(result: dict, args, default_budget: int) -> None:
                     else f"fall back to offline after {to_share + after:.1f} h"
                 )
             )
+        )
+    elif default_budget:
+        day = steady * residents * 24
+        print(
+            f"watched all day by {args.humans} visitors: {day:,.0f} tokens a day at this rate "
+            f"against {default_budget:,}; the residents' share is paced over the day "
+            f"(MIND_BUDGET_PACED): run --day to see whether people keep the model all day"
         )
 
 

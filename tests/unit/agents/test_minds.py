@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents import budget
+from agents import budget, reflection
 from agents.mind import Mind
 from agents.models import Memory, MindState, ModelCall
 from agents.residents import load_town
@@ -153,3 +153,21 @@ def test_model_plans_the_day_once(fake_llm, world, ada):
     assert len(fake_llm.chats("DayPlan")) == 1
     schedule = MindState.objects.get(agent=ada).schedule
     assert all(e["area"] in mind.town.town_map.areas for e in schedule)
+
+
+def test_reflection_questions_are_about_what_mattered_not_routine_sightings(
+    fake_llm, world, ada, bram, settings
+):
+    mind = Mind(load_town(world.pk))
+    resident = mind.town.residents["ada"]
+    for n in range(6):
+        mind.remember(resident, "observation", f"Saw Bram at the cafe, sighting {n}", 2, n)
+    for n in range(4):
+        mind.remember(resident, "conversation", f"Bram told me news number {n}", 5, 10 + n)
+    reflection.reflect(mind, resident, 20)
+    asked = fake_llm.chats("Questions")[0]["messages"][-1]["content"]
+    assert asked.count("Bram told me news number") == 4 and "sighting" not in asked
+    # With too little that mattered, the sightings are asked about after all.
+    Memory.objects.filter(agent=ada, kind="conversation").delete()
+    reflection.reflect(mind, resident, 30)
+    assert "sighting 5" in fake_llm.chats("Questions")[1]["messages"][-1]["content"]
