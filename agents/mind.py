@@ -44,7 +44,7 @@ END_OF_DAY_HOUR = 22  # from this game hour a resident looks back on its day
 # who invites it is still answered). The routines run from 05:00 to 21:00.
 SLEEP_FROM, WAKE_AT = 23, 5
 SLEEPING = {"en": "sleeping", "es": "durmiendo"}
-END_OF_DAY_MIN_IMPORTANCE = 6  # a day with less new than this leaves nothing to reflect on
+END_OF_DAY_MIN_IMPORTANCE = 12  # less new than this since the last reflection: nothing to add
 
 
 def asleep(hour: int) -> bool:

@@ -128,6 +128,7 @@ def main() -> None:
     parser.add_argument("--price-out", type=float, default=0.60, help="USD per 1M completion")
     parser.add_argument("--price-embed", type=float, default=0.02, help="USD per 1M embedded")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--seed", type=int, default=1, help="the engine's seed (1 in the docs)")
     parser.add_argument(
         "--day",
         action="store_true",
@@ -148,7 +149,9 @@ def main() -> None:
     if args.full:
         args.minutes = 60
 
-    db = f"{DB}_day" if args.day else DB  # a --day run can go alongside a steady one
+    # Runs of other kinds or seeds can go alongside each other.
+    db = f"{DB}_day" if args.day else DB
+    db += f"_{args.seed}" if args.seed != 1 else ""
     use_scratch_database(db)
     fake = FakeOpenAI().start()
     # No usage figures from the fake: the client's own estimate (characters / 4) is recorded,
@@ -216,7 +219,7 @@ def run(name: str, args, fake, day_budget: int = 0) -> dict:
     Player.objects.filter(pk__in=[p.pk for p in agents[args.residents :]]).delete()
     agents = agents[: args.residents]
     meta = selectors.world_meta(row)
-    world = World(meta.town_map, meta.config, seed=1)
+    world = World(meta.town_map, meta.config, seed=args.seed)
     events: list[dict] = []
     for p in agents:
         events += world.apply(persistence.resident_join(meta, p), 0)

@@ -59,8 +59,8 @@ def test_an_active_day_brings_a_few_reflections_citing_their_evidence(
 
 def test_the_day_ends_with_a_reflection_once(offline, mind, world, ada, bram):
     resident = mind.town.residents["ada"]
-    for n in range(2):
-        mind.remember(resident, "observation", f"Saw {bram.name} at the cafe.", 2, n * HOUR)
+    for n in range(5):  # 10, and the conversation: at least END_OF_DAY_MIN_IMPORTANCE
+        mind.remember(resident, "observation", f"Saw {bram.name} at the cafe.", 2, n * HOUR // 3)
     end = talk(world, "c1", [(bram, "The fair moved!"), (ada, "Oh!")], 2 * HOUR)
     mind.observe([{"kind": "conversation_ended", "t": end, "conversation": "c1"}])
     assert mind.reflect_if_due("ada", 14 * HOUR) == 0  # 21:00: below the threshold, not late
@@ -73,8 +73,14 @@ def test_the_day_ends_with_a_reflection_once(offline, mind, world, ada, bram):
     assert mind.reflect_if_due("ada", 16 * HOUR) == 0  # once per day
 
 
-def test_a_quiet_day_leaves_nothing_to_look_back_on(offline, mind, world, ada):
+def test_a_quiet_day_leaves_nothing_to_look_back_on(offline, mind, world, ada, bram):
     assert mind.reflect_if_due("ada", 15 * HOUR + 500) == 0
+    assert insights_of(ada) == []
+    # A day with little new since the last reflection (five sightings: 10) adds nothing.
+    resident = mind.town.residents["ada"]
+    for n in range(5):
+        mind.remember(resident, "observation", f"Saw {bram.name} at the park.", 2, 16 * HOUR + n)
+    assert mind.reflect_if_due("ada", 39 * HOUR + 500) == 0  # 22:00 on day 2
     assert insights_of(ada) == []
 
 

@@ -147,7 +147,7 @@ def test_offline_notes_and_insights_speak_the_worlds_language(offline, world, ad
     ended(mind, "c1", end)
     note = Relationship.objects.get(agent=ada, other=bram).opinion
     assert note.startswith("Nos conocimos el ") and "biblioteca" in note
-    for n in range(2):
+    for n in range(4):  # enough new for a look back (END_OF_DAY_MIN_IMPORTANCE)
         end = talk(world, f"c{n + 2}", [(bram, "Hola, Ada."), (ada, "Hola.")], end + HOUR)
         ended(mind, f"c{n + 2}", end)
     assert mind.reflect_if_due("ada", 15 * HOUR + 500) >= 1  # the end of day 1
