@@ -57,7 +57,9 @@ def reflect(mind: Mind, resident: dict, t: int, *, end_of_day: bool = False) -> 
     ]
     if not memories:
         return 0
-    insights = _model_insights(mind, resident, memories, t) if mind.use_model_unasked() else None
+    insights = None
+    if mind.use_model_unasked():
+        insights = _model_insights(mind, resident, memories, t, end_of_day=end_of_day)
     if insights is None:
         # Offline insights come from what is new since the last reflection, so the next one
         # is about the next few hours, not the same subjects counted again.
@@ -85,22 +87,21 @@ def reflect(mind: Mind, resident: dict, t: int, *, end_of_day: bool = False) -> 
     return len(insights)
 
 
-def _model_insights(mind: Mind, resident: dict, memories: list[Memory], t: int):
+LOOK_BACK = "What mattered most today, and what does it say about me and the people around me?"
+
+
+def _model_insights(
+    mind: Mind, resident: dict, memories: list[Memory], t: int, *, end_of_day=False
+):
+    """The paper's two steps (questions on the recent memories, then insights on what each
+    question retrieves); at the end of the day one step, a look back: insights on the latest
+    memories that mattered (as AI Town reflects), which saves the questions call."""
     client, world, pid = get_client(), mind.town.world_id, resident["id"]
     try:
-        questions = client.structured(
-            "reflect",
-            prompts.reflection_questions(resident, question_memories(memories)),
-            prompts.Questions,
-            world_id=world,
-            agent=pid,
-            max_tokens=150,
-        ).questions
-        pool: dict[str, Memory] = {}  # by text: the same statement is numbered once
-        for question in questions:
-            for r in mind.recall(resident, question, t, k=5):
-                pool.setdefault(r.memory.text, r.memory)
-        statements = list(pool.values())
+        if end_of_day:
+            questions, statements = [LOOK_BACK], question_memories(memories)
+        else:
+            questions, statements = _asked(mind, resident, memories, t)
         answer = client.structured(
             "reflect",
             prompts.insights(resident, questions, statements),
@@ -117,6 +118,28 @@ def _model_insights(mind: Mind, resident: dict, memories: list[Memory], t: int):
         evidence = [statements[i].pk for i in insight.evidence if 0 <= i < len(statements)]
         out.append((insight.text, evidence, insight.importance))
     return out
+
+
+def _asked(mind: Mind, resident: dict, memories: list[Memory], t: int):
+    """The paper's first step: questions the recent memories raise, and the statements each
+    question retrieves (a statement retrieved twice is numbered once)."""
+    questions = (
+        get_client()
+        .structured(
+            "reflect",
+            prompts.reflection_questions(resident, question_memories(memories)),
+            prompts.Questions,
+            world_id=mind.town.world_id,
+            agent=resident["id"],
+            max_tokens=150,
+        )
+        .questions
+    )
+    pool: dict[str, Memory] = {}
+    for question in questions:
+        for r in mind.recall(resident, question, t, k=5):
+            pool.setdefault(r.memory.text, r.memory)
+    return questions, list(pool.values())
 
 
 def question_memories(memories: list[Memory]) -> list[Memory]:

@@ -171,3 +171,20 @@ def test_reflection_questions_are_about_what_mattered_not_routine_sightings(
     Memory.objects.filter(agent=ada, kind="conversation").delete()
     reflection.reflect(mind, resident, 30)
     assert "sighting 5" in fake_llm.chats("Questions")[1]["messages"][-1]["content"]
+
+
+def test_the_days_look_back_is_one_model_call_on_what_mattered(fake_llm, world, ada, bram):
+    mind = Mind(load_town(world.pk))
+    resident = mind.town.residents["ada"]
+    for n in range(3):
+        mind.remember(resident, "observation", f"Saw Bram at the cafe, sighting {n}", 2, n)
+    for n in range(4):
+        mind.remember(resident, "conversation", f"Bram told me news number {n}", 5, 10 + n)
+    assert reflection.reflect(mind, resident, 20, end_of_day=True) >= 1
+    assert fake_llm.chats("Questions") == []  # no questions first
+    [asked] = fake_llm.chats("Insights")
+    prompt = asked["messages"][-1]["content"]
+    assert reflection.LOOK_BACK in prompt
+    assert prompt.count("Bram told me news number") == 4 and "sighting" not in prompt
+    insight = Memory.objects.filter(agent=ada, kind="reflection").first()
+    assert insight.evidence.exists()
