@@ -274,7 +274,7 @@ def day_start(now: dt.datetime | None = None) -> dt.datetime:
 
 def people_share() -> float:
     """The share of the day's budget residents among themselves may use; the rest is for people."""
-    return float(getattr(settings, "MIND_BUDGET_PEOPLE_SHARE", 0.8))
+    return float(getattr(settings, "MIND_BUDGET_PEOPLE_SHARE", 0.7))
 
 
 PACE_LEAD = dt.timedelta(hours=1)  # residents may spend this far ahead of an even pace

@@ -96,11 +96,14 @@ def retrieve(
     k: int | None = None,
     kinds: tuple[str, ...] | None = None,
     touch: bool = True,
+    min_importance: int = 0,
 ) -> list[Recalled]:
-    """The top-k memories for `query` at world time `now_t`, best first."""
+    """The top-k memories for `query` at world time `now_t`, best first (of those rated at
+    least `min_importance`)."""
     k = k or settings.MIND_RETRIEVAL_K
     qvec, used = embed_one(query, embedder)
     rows = _candidates(agent_id, qvec, used, settings.MIND_CANDIDATES, kinds)
+    rows = [row for row in rows if row[_IMPORTANCE] >= min_importance]
     if not rows:
         return []
     qhash = hash_embed(query) if used != HASH_EMBEDDER else qvec

@@ -427,7 +427,7 @@ def report(result: dict, args, default_budget: int) -> None:
     if default_budget and not getattr(settings, "MIND_BUDGET_PACED", True):
         per_hour = steady * residents
         day = per_hour * 24
-        share = float(getattr(settings, "MIND_BUDGET_PEOPLE_SHARE", 0.8))
+        share = budget.people_share()
         embed = ModelCall.objects.filter(world=row, purpose="embed").aggregate(n=Sum("tokens_in"))
         # Past the share: people's conversations and every embedding keep the model.
         people_hour = (with_people + (embed["n"] or 0)) * 60 / max(1, minutes)

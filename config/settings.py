@@ -335,7 +335,7 @@ MIND_WORKER_TASKS = env_int("MIND_WORKER_TASKS", 6)  # decisions thought about a
 MIND_EMBED_CACHE = env_bool("MIND_EMBED_CACHE", True)  # embeddings kept by text, all processes
 MIND_CHAT_CACHE_SECONDS = float(env("MIND_CHAT_CACHE_SECONDS", "300"))  # same request; 0 = off
 MIND_SCRIPTED_CONVERSATIONS = env_bool("MIND_SCRIPTED_CONVERSATIONS", True)  # residents: one call
-MIND_BUDGET_PEOPLE_SHARE = float(env("MIND_BUDGET_PEOPLE_SHARE", "0.8"))  # then people only
+MIND_BUDGET_PEOPLE_SHARE = float(env("MIND_BUDGET_PEOPLE_SHARE", "0.7"))  # then people only
 MIND_BUDGET_PACED = env_bool("MIND_BUDGET_PACED", True)  # that share spread over the day
 LLM_JUDGE_MODEL = env("LLM_JUDGE_MODEL")  # `town evaluate` rates answers with it; empty: no judge
 

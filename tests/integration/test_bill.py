@@ -121,8 +121,11 @@ def test_today_is_measured_against_the_worlds_budget(world, residents):
     assert lines[4] == f"by resident: {ada.name} 1,200 ($0.0100), {bo.name} 600 ($0.0018)"
 
 
-def test_the_residents_allowance_is_shown_by_status_and_page(world, residents, monkeypatch):
+def test_the_residents_allowance_is_shown_by_status_and_page(
+    world, residents, monkeypatch, settings
+):
     """What residents among themselves may have used by now, and whether they are past it."""
+    settings.MIND_BUDGET_PEOPLE_SHARE = 0.8
     world.settings = {"daily_tokens": 24_000}
     world.save(update_fields=["settings"])
     call(world, residents[0].pid, "script", 1500, 300, 0.0)

@@ -72,6 +72,17 @@ def test_two_residents_talk_from_one_model_call(fake_llm, world, ada, bram):
     assert not ConversationMind.objects.filter(cid="c1").exists()
 
 
+def test_a_script_draws_on_what_mattered_not_routine_sightings(fake_llm, world, ada, bram):
+    mind = Mind(load_town(world.pk))
+    resident = mind.town.residents["ada"]
+    mind.remember(resident, "observation", "Saw Bram Stone at the cafe this morning.", 2, 1)
+    mind.remember(resident, "conversation", "Cora told me the fair moved to Friday.", 6, 2)
+    mind.decide(reply_request(ada, bram, "c1", [], T))
+    [script] = fake_llm.chats("Script")
+    prompt = script["messages"][-1]["content"]
+    assert "the fair moved to Friday" in prompt and "at the cafe this morning" not in prompt
+
+
 def test_a_person_joining_switches_to_turn_by_turn(fake_llm, world, ada, bram):
     mind = Mind(load_town(world.pk))
     ana, _ = human(world, "ana", "Ana")
