@@ -29,7 +29,7 @@ from town.protocol import PLAYER_TYPES, STAFF_TYPES, ProtocolError, parse_frame
 from town.ratelimit import TokenBucket
 from town.rejoin import layer_back
 from town.text import BadText, clean_name
-from town.viewport import FAR_EVERY, Interest, View, encode, text_frame
+from town.viewport import FAR_EVERY, Interest, View, encode, send_now, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -453,7 +453,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
                 and direct.state == WebSocketProtocol.STATE_OPEN
                 and not direct.send_queue
             ):
-                direct.transport.write(frame)
+                send_now(direct.transport, frame)
             else:
                 # Through autobahn (it compresses, or the socket is closing): bytes to
                 # the WebSocket itself rather than the ASGI send chain, which re-encoded

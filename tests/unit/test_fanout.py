@@ -165,3 +165,51 @@ def test_a_broadcast_frame_is_the_websocket_frame_every_socket_would_get():
         payload = b"x" * size
         expected = Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=())
         assert text_frame(payload) == expected
+
+
+class Transport:
+    """What `send_now` reads of a Twisted TCP transport, over a real socket pair."""
+
+    TLS = False
+
+    def __init__(self, sock) -> None:
+        self.socket, self.connected, self.disconnecting = sock, 1, False
+        self.dataBuffer, self._tempDataBuffer = b"", []
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:  # Twisted queues it for the next writable turn
+        self.written.append(data)
+        self._tempDataBuffer.append(data)
+
+
+def test_a_frame_goes_to_the_kernel_at_once_unless_bytes_wait_ahead_of_it():
+    import socket
+
+    from town.viewport import send_now
+
+    ours, peer = socket.socketpair()
+    ours.setblocking(False)
+    transport = Transport(ours)
+    send_now(transport, b"first")
+    assert peer.recv(100) == b"first" and transport.written == []  # no queue, no loop turn
+    transport._tempDataBuffer = [b"queued"]  # something unsent: keep the order, queue it
+    send_now(transport, b"second")
+    assert transport.written == [b"second"]
+    transport._tempDataBuffer, transport.written = [], []
+    # The kernel's buffer full: what it does not take is queued, whole and in order.
+    try:
+        while True:
+            ours.send(b"x" * 65536)
+    except BlockingIOError:
+        pass
+    send_now(transport, b"third")
+    assert transport.written == [b"third"]
+    # A closed peer: Twisted gets the bytes and finds the broken connection itself.
+    fresh, gone = socket.socketpair()
+    fresh.setblocking(False)
+    gone.close()
+    broken = Transport(fresh)
+    for _ in range(3):
+        send_now(broken, b"late")
+    assert broken.written  # handed to Twisted at the latest once the reset is seen
+    ours.close(), peer.close(), fresh.close()
