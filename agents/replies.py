@@ -36,6 +36,7 @@ class Knowledge:
     heard_news: list[facts.Fact] = field(default_factory=list)  # others' facts, passed on
     people: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
     memories: list[tuple[str, float]] = field(default_factory=list)
+    trivial: set[str] = field(default_factory=set)  # routine sightings: nothing to tell
     news: str | None = None
     transcript: list[str] = field(default_factory=list)  # the conversation's lines so far
     name: str = ""  # full name, for introductions
@@ -349,7 +350,10 @@ def _answer(
         relevant = [
             _sentence(t)
             for t, rel in know.memories
-            if rel >= 0.2 and "“" not in t and _gist(_sentence(t)) not in heard_all
+            if rel >= 0.2
+            and "“" not in t
+            and t not in know.trivial
+            and _gist(_sentence(t)) not in heard_all
         ]
         if relevant:
             more = {"memory": relevant[0], "memory_low": _lower(relevant[0])}
@@ -635,7 +639,10 @@ def first_person(identity: str, name: str) -> list[str]:
     for s in sentences:
         s = re.sub(rf"^(?:{re.escape(name)}|{re.escape(first)}|{own})\b", "I", s)
         s = re.sub(rf"\b(?:{re.escape(first)}'s)\b", "my", s)
-        s = re.sub(rf"\b{subject}\b", "I", s)
+        # Named again inside ("Gus is his best student, and Dev suspects he skips class"):
+        # that name is me, and the "he" after it is someone else.
+        named = rf"\b{re.escape(first)}\b"
+        s = re.sub(named if re.search(named, s) else rf"\b{subject}\b", "I", s)
         s = re.sub(rf"^{possessive.capitalize()}\b", "My", s)
         s = re.sub(rf"\b{obj}\b(?=\s+(?:to|and|or)\b|[.,;]|$)", "me", s)
         s = re.sub(rf"\b{possessive}\b", "my", s)

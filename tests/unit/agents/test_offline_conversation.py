@@ -197,3 +197,22 @@ def test_offline_importance_reflects_what_was_said():
     assert offline.importance(bees, human=True, base=3) == 5
     bakery = "Talked with Ana (day 1, 09:12). Ana said: “I'm opening a bakery on Friday!”"
     assert offline.importance(bakery, human=True, base=3) >= 7
+
+
+def test_a_routine_sighting_is_not_brought_up_as_news(offline, mind, world, ada):
+    mara, _ = human(world, "mara", "Mara")
+    resident = mind.town.residents["ada"]
+    mind.remember(resident, "observation", "Saw Bram Okafor at the cafe.", 2, HOUR)
+    [answer] = converse(mind, ada, mara, "c1", ["What do you know about the cafe?"], 2 * HOUR)
+    assert "Saw Bram" not in answer and "saw Bram" not in answer
+
+
+def test_a_description_naming_the_resident_again_keeps_the_other_pronoun():
+    from agents.replies import first_person
+
+    said = first_person(
+        "Gus is his brightest student, and Dev suspects he skips class to draw. He wants a club.",
+        "Dev Ramaswamy",
+    )
+    assert said[0] == "Gus is my brightest student, and I suspect he skips class to draw."
+    assert said[1] == "I want a club."
