@@ -155,15 +155,21 @@ def test_model_plans_the_day_once(fake_llm, world, ada):
     assert all(e["area"] in mind.town.town_map.areas for e in schedule)
 
 
-def test_reflection_questions_are_about_what_mattered_not_routine_sightings(
-    fake_llm, world, ada, bram, settings
-):
+def sightings_and_news(world, sightings: int) -> tuple[Mind, dict]:
+    """Ada's mind with routine sightings of Bram (rated 2), then four pieces of his news (5)."""
     mind = Mind(load_town(world.pk))
     resident = mind.town.residents["ada"]
-    for n in range(6):
+    for n in range(sightings):
         mind.remember(resident, "observation", f"Saw Bram at the cafe, sighting {n}", 2, n)
     for n in range(4):
         mind.remember(resident, "conversation", f"Bram told me news number {n}", 5, 10 + n)
+    return mind, resident
+
+
+def test_reflection_questions_are_about_what_mattered_not_routine_sightings(
+    fake_llm, world, ada, bram, settings
+):
+    mind, resident = sightings_and_news(world, 6)
     reflection.reflect(mind, resident, 20)
     asked = fake_llm.chats("Questions")[0]["messages"][-1]["content"]
     assert asked.count("Bram told me news number") == 4 and "sighting" not in asked
@@ -174,12 +180,7 @@ def test_reflection_questions_are_about_what_mattered_not_routine_sightings(
 
 
 def test_the_days_look_back_is_one_model_call_on_what_mattered(fake_llm, world, ada, bram):
-    mind = Mind(load_town(world.pk))
-    resident = mind.town.residents["ada"]
-    for n in range(3):
-        mind.remember(resident, "observation", f"Saw Bram at the cafe, sighting {n}", 2, n)
-    for n in range(4):
-        mind.remember(resident, "conversation", f"Bram told me news number {n}", 5, 10 + n)
+    mind, resident = sightings_and_news(world, 3)
     assert reflection.reflect(mind, resident, 20, end_of_day=True) >= 1
     assert fake_llm.chats("Questions") == []  # no questions first
     [asked] = fake_llm.chats("Insights")
