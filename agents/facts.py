@@ -74,9 +74,19 @@ def _is_question(sentence: str, lang: str) -> bool:
 
 
 def _clauses(sentence: str, lang: str) -> list[str]:
-    """ "I'm Ana and I'm opening a bakery" → two clauses (a new subject starts one)."""
+    """ "I'm Ana and I'm opening a bakery" → two clauses (a new subject starts one); a
+    trailing "you know" or "ya sabes" is talk, not part of the fact."""
     joint = _ES_JOINT if lang == "es" else _EN_JOINT
+    sentence = (_ES_TAIL if lang == "es" else _EN_TAIL).sub("", sentence)
     return [c.strip(" ,") for c in joint.split(sentence) if c.strip(" ,")]
+
+
+_EN_TAIL = re.compile(
+    r",\s*(?:you know|you see|I think|I guess|I suppose|I believe|right|actually|though|"
+    r"of course|by the way)\s*(?=[.!?]*$)",
+    re.I,
+)
+_ES_TAIL = re.compile(r",\s*(?:¿?sabes\??|ya sabes|creo|la verdad|por cierto)\s*(?=[.!?]*$)", re.I)
 
 
 # -- English ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from agents import facts
         ("I just moved here from Leeds", "Mara just moved here from Leeds", "you just moved here from Leeds"),
         ("My sister is getting married next week", "Mara's sister is getting married next week", "your sister is getting married next week"),
         ("I carry the post on Mondays", "Mara carries the post on Mondays", "you carry the post on Mondays"),
+        ("I keep bees up on the hill, you know.", "Mara keeps bees up on the hill", "you keep bees up on the hill"),
     ],
 )  # fmt: skip
 def test_english_facts_are_kept_in_third_person(line, third, second):
@@ -34,6 +35,7 @@ def test_english_facts_are_kept_in_third_person(line, third, second):
         ("Abro una panadería el viernes", "Mara abre una panadería el viernes", "abres una panadería el viernes"),
         ("Me mudo a la colina en mayo", "Mara se muda a la colina en mayo", "te mudas a la colina en mayo"),
         ("Mi hermana se casa el sábado", "Mara cuenta que su hermana se casa el sábado", "tu hermana se casa el sábado"),
+        ("Tengo abejas en la colina, ya sabes.", "Mara tiene abejas en la colina", "tienes abejas en la colina"),
     ],
 )  # fmt: skip
 def test_spanish_facts_are_kept_in_third_person(line, third, second):
