@@ -308,11 +308,22 @@ def residents_allowance(world_id: int) -> int:
     return int(share)
 
 
-def for_people_only(world_id: int | None) -> bool:
-    """Residents among themselves are ahead of their allowance: the model is kept for people."""
+SMALL_TALK_SHARE = 0.9  # of the allowance; the last tenth is kept for plans and reflections
+
+
+def for_people_only(world_id: int | None, small_talk: bool = False) -> bool:
+    """Residents among themselves are ahead of their allowance: the model is kept for people.
+
+    `small_talk`: for a conversation among residents, which stops at SMALL_TALK_SHARE of the
+    allowance, so that day plans and reflections (cheap, and what the day is built on) still
+    find some of it when conversations keep the spend at the pace line.
+    """
     if world_id is None or not daily_limit(world_id):
         return False
-    return tokens_today(world_id) >= residents_allowance(world_id)
+    allowance = residents_allowance(world_id)
+    if small_talk:
+        allowance = int(allowance * SMALL_TALK_SHARE)
+    return tokens_today(world_id) >= allowance
 
 
 def conversation_mode(world_id: int | None, with_people: bool) -> str:
@@ -323,7 +334,7 @@ def conversation_mode(world_id: int | None, with_people: bool) -> str:
     """
     if not model_allowed(world_id):
         return "offline"
-    if not with_people and for_people_only(world_id):
+    if not with_people and for_people_only(world_id, small_talk=True):
         return "offline"
     return "llm"
 

@@ -276,3 +276,19 @@ def test_the_pace_starts_again_at_a_budget_reset(world, settings):
     assert budget.day_fraction(world.pk, noon) == pytest.approx(1 / 12)
     assert budget.day_fraction(world.pk, noon + dt.timedelta(hours=5)) == pytest.approx(6 / 12)
     assert budget.day_fraction(world.pk, midnight + dt.timedelta(hours=23.5)) == 1.0
+
+
+def test_plans_keep_the_last_tenth_of_the_allowance(fake_llm, world, ada, bram, settings):
+    """Near the allowance, small talk among residents goes offline first; a day plan still
+    gets the model."""
+    settings.MIND_DAILY_TOKENS = 10_000
+    settings.MIND_BUDGET_PEOPLE_SHARE = 0.8
+    settings.MIND_BUDGET_PACED = False  # the allowance is 8,000 all day
+    spend(world, 7_500)  # past 90 % of it, within it
+    mind = Mind(load_town(world.pk))
+    run_pair(mind, ada, bram, turns=2)
+    assert (
+        fake_llm.chats("Script") == [] and ConversationMind.objects.get(cid="c1").mode == "offline"
+    )
+    mind.decide(next_request(ada, HOUR, 1, 1))
+    assert len(fake_llm.chats("DayPlan")) == 1
