@@ -13,6 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from agents import facts, offline
+from agents.memory import SALIENT_IMPORTANCE
 from agents.models import Memory, MindState, Relationship
 from agents.phrases import pick
 from agents.phrases import place as place_words
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from agents.mind import Mind
 
 FACT_IMPORTANCE_BASE = 4  # a fact someone shares about themself (before content words)
-TELLING_MIN_IMPORTANCE = 3  # "Saw Bram at the cafe" (2) is not something to bring up
 
 
 # -- gathering (database) ---------------------------------------------------------------------
@@ -37,7 +37,7 @@ def reply(
     lang = offline.language_of(resident)
     know = Knowledge(language=lang, news=news, me_first=resident["name"].split(" ")[0])
     know.memories = [(r.text, r.relevance) for r in recalled]
-    know.trivial = {r.text for r in recalled if r.memory.importance < TELLING_MIN_IMPORTANCE}
+    know.trivial = {r.text for r in recalled if r.memory.importance < SALIENT_IMPORTANCE}
     messages = ctx.get("messages") or []
     # Only the others' lines: a direct question is answered even if the resident has already
     # said the same thing itself in this conversation.

@@ -21,6 +21,10 @@ from agents.embedding import HASH_EMBEDDER, Embedder, cosine, hash_embed
 from agents.models import Memory
 
 GAME_HOUR_MS = 3_600_000  # game milliseconds in a game hour
+SIGHTING_IMPORTANCE = 2  # "Saw Bram at the cafe": a routine sighting of someone nearby
+# More than a routine sighting: what a reflection's questions, a script and an offline
+# resident's "as I recall" draw on.
+SALIENT_IMPORTANCE = SIGHTING_IMPORTANCE + 1
 _TUNED: weakref.WeakSet = weakref.WeakSet()  # database connections with the HNSW settings
 
 

@@ -20,7 +20,7 @@ from agents.checks import fitting_embedder
 from agents.conversations import conversation_ended
 from agents.embedding import Embedder, ModelEmbedder
 from agents.llm import ModelUnavailable, get_client
-from agents.memory import Recalled, remember, retrieve
+from agents.memory import SIGHTING_IMPORTANCE, Recalled, remember, retrieve
 from agents.models import Memory, MindState
 from agents.planning import ensure_plan, entry_at
 from agents.reflection import reflect
@@ -203,7 +203,7 @@ class Mind:
             state.seen[other["id"]] = t
             changed = True
             text = offline.saw(other, ctx.get("area"), offline.language_of(resident))
-            self.remember(resident, Memory.Kind.OBSERVATION, text, 2, t)
+            self.remember(resident, Memory.Kind.OBSERVATION, text, SIGHTING_IMPORTANCE, t)
         if changed:
             state.save(update_fields=["seen", "updated"])
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from agents import offline, prompts
 from agents.llm import ModelUnavailable, get_client
-from agents.memory import recent
+from agents.memory import SALIENT_IMPORTANCE, recent
 from agents.models import Memory, MindState
 from agents.phrases import place as place_words
 
@@ -30,7 +30,6 @@ OFFLINE_INSIGHTS = 2  # at most, per reflection (plus the end-of-day one)
 MIN_MENTIONS = 2  # a subject worth an insight comes up at least this often
 MIN_FRESH = 4  # fewer new memories than this: look further back
 QUESTION_MEMORIES = 20  # the most recent memories the questions are asked about
-QUESTION_MIN_IMPORTANCE = 3  # routine sightings ("Saw Bram at the cafe", 2) raise none
 
 TEMPLATES = {
     "en": {
@@ -101,7 +100,7 @@ def _model_insights(
         if end_of_day:
             questions, statements = [LOOK_BACK], question_memories(memories)
         else:
-            questions, statements = _asked(mind, resident, memories, t)
+            questions, statements = _asked(client, mind, resident, memories, t)
         answer = client.structured(
             "reflect",
             prompts.insights(resident, questions, statements),
@@ -120,21 +119,17 @@ def _model_insights(
     return out
 
 
-def _asked(mind: Mind, resident: dict, memories: list[Memory], t: int):
+def _asked(client, mind: Mind, resident: dict, memories: list[Memory], t: int):
     """The paper's first step: questions the recent memories raise, and the statements each
     question retrieves (a statement retrieved twice is numbered once)."""
-    questions = (
-        get_client()
-        .structured(
-            "reflect",
-            prompts.reflection_questions(resident, question_memories(memories)),
-            prompts.Questions,
-            world_id=mind.town.world_id,
-            agent=resident["id"],
-            max_tokens=150,
-        )
-        .questions
-    )
+    questions = client.structured(
+        "reflect",
+        prompts.reflection_questions(resident, question_memories(memories)),
+        prompts.Questions,
+        world_id=mind.town.world_id,
+        agent=resident["id"],
+        max_tokens=150,
+    ).questions
     pool: dict[str, Memory] = {}
     for question in questions:
         for r in mind.recall(resident, question, t, k=5):
@@ -145,7 +140,7 @@ def _asked(mind: Mind, resident: dict, memories: list[Memory], t: int):
 def question_memories(memories: list[Memory]) -> list[Memory]:
     """What the questions are asked about: the most recent memories that are more than a
     routine sighting (all of them when fewer than MIN_FRESH are)."""
-    salient = [m for m in memories if m.importance >= QUESTION_MIN_IMPORTANCE]
+    salient = [m for m in memories if m.importance >= SALIENT_IMPORTANCE]
     return (salient if len(salient) >= MIN_FRESH else memories)[:QUESTION_MEMORIES]
 
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from agents import budget, prompts, relationships
 from agents.llm import ModelUnavailable, get_client
+from agents.memory import SALIENT_IMPORTANCE
 from agents.models import ConversationMind, MindState
 from agents.planning import entry_at
 from town.language import world_language
@@ -38,9 +39,8 @@ SCRIPT_MEMORIES = 4  # memories per resident in a script's prompt (its plan is s
 # Memories a script draws on: the resident's plan now is a line of its own, so plan memories
 # (a whole day's schedule, ~40 tokens each) would only repeat it (issue #17).
 SCRIPT_KINDS = ("observation", "conversation", "reflection")
-# Nor routine sightings ("Saw Bram at the cafe", rated 2): the script already says where the
-# two meet, and a sighting is nothing two residents would talk about.
-SCRIPT_MIN_IMPORTANCE = 3
+# Nor routine sightings (below SALIENT_IMPORTANCE): the script already says where the two
+# meet, and a sighting is nothing two residents would talk about.
 FORGOTTEN_AFTER = dt.timedelta(days=1)  # rows of conversations whose end was never seen
 
 
@@ -182,7 +182,7 @@ def _speaker(mind: Mind, me: dict, other: dict, ctx: dict, t: int) -> dict:
     partner = {"id": other["id"], "name": other["name"], "kind": "agent"}
     query = f"{other['name']} {(plan or {}).get('activity', '')}".strip()
     recalled = mind.recall(
-        me, query, t, k=SCRIPT_MEMORIES, kinds=SCRIPT_KINDS, min_importance=SCRIPT_MIN_IMPORTANCE
+        me, query, t, k=SCRIPT_MEMORIES, kinds=SCRIPT_KINDS, min_importance=SALIENT_IMPORTANCE
     )
     return {
         "resident": me,

@@ -67,6 +67,7 @@ from town.models import Player  # noqa: E402
 from town.runner import OBSERVED_KINDS  # noqa: E402
 
 DB = "bench_minds_tokens"
+DAY_FRACTION = budget.day_fraction  # the real clock's, put back after a --day run
 MINUTE = 60_000  # world ms in a real minute at the default rate (one game hour)
 BASELINE = {
     "MIND_EMBED_CACHE": False,
@@ -175,6 +176,7 @@ def main() -> None:
             try:
                 results.append(run(name, args, fake, default_budget if args.day else 0))
             finally:
+                budget.day_fraction = DAY_FRACTION  # a --day run follows its own clock
                 for key, value in saved.items():
                     if value is None:
                         with contextlib.suppress(AttributeError):
@@ -207,8 +209,8 @@ def run(name: str, args, fake, day_budget: int = 0) -> dict:
     row = town_services.create_world(f"Tokenville {name}")
     end = args.minutes * MINUTE
     clock = [0]  # world ms gone by
+    limit = day_budget * args.minutes // (24 * 60)  # the day's budget scaled to the run
     if day_budget:
-        limit = day_budget * args.minutes // (24 * 60)
         row.settings = {**row.settings, "daily_tokens": limit}
         row.settings["budget_reset_at"] = timezone.now().isoformat()
         row.save(update_fields=["settings"])
@@ -324,7 +326,7 @@ def run(name: str, args, fake, day_budget: int = 0) -> dict:
         "per_minute": per_minute,
         "people": dict(people),
         "modes": list(modes.values()),
-        "limit": day_budget * args.minutes // (24 * 60),
+        "limit": limit,
         "stats": dict(llm.stats),
         "steady": _rate(per_minute[10:] or per_minute, args.residents),
     }
