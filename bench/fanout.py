@@ -393,10 +393,13 @@ BENCH_ENV = {
     "TOWN_MAX_CONNECTIONS_PER_IP": "100000",
 }
 # What each variant changes: `before` is this server as it was (the engine holds events
-# 100 ms, pages send no view); `now` sends at once; `view` also sends views.
+# 100 ms, pages send no view, no compression); `now` sends at once, compressed for clients
+# that offer permessage-deflate (the generator's do, as browsers do); `plain` is `view`
+# without compression; `view` is today's default with views.
 VARIANTS = {
-    "before": ({"TOWN_BROADCAST_MS": "100"}, False),
+    "before": ({"TOWN_BROADCAST_MS": "100", "TOWN_WS_DEFLATE": "false"}, False),
     "now": ({"TOWN_BROADCAST_MS": "0"}, False),
+    "plain": ({"TOWN_BROADCAST_MS": "0", "TOWN_WS_DEFLATE": "false"}, True),
     "view": ({"TOWN_BROADCAST_MS": "0"}, True),
 }
 

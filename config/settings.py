@@ -291,6 +291,9 @@ TOWN_MAP = env("TOWN_MAP", "town")
 TOWN_MAX_HUMANS = env_int("TOWN_MAX_HUMANS", 50)
 # Under load, events are broadcast at most this often (ms); a quiet world sends at once.
 TOWN_BROADCAST_MS = env_int("TOWN_BROADCAST_MS", 0)
+# permessage-deflate for pages that offer it (every browser does): broadcasts compressed once
+# per process, not once per socket (town/viewport.py).
+TOWN_WS_DEFLATE = env_bool("TOWN_WS_DEFLATE", True)
 TOWN_IDLE_TIMEOUT = env_int("TOWN_IDLE_TIMEOUT", 300)
 TOWN_TIME_RATE = env_int("TOWN_TIME_RATE", 60)
 

@@ -57,7 +57,11 @@ def run(coro):
 class NetSocket(Inbox):
     """One connection speaking the protocol, with a little inbox for waiting on frames."""
 
-    def __init__(self, base_url: str, session: str | None = None, world: int | None = None):
+    def __init__(
+        self, base_url: str, session: str | None = None, world: int | None = None, **options
+    ):
+        """`options` go to websockets.connect (e.g. `compression=None`: no permessage-deflate)."""
+        self.options = options
         ws_base = base_url.replace("http://", "ws://")
         self.url = f"{ws_base}/ws/world/{world}/" if world else f"{ws_base}/ws/world/"
         self.origin = base_url
@@ -76,6 +80,7 @@ class NetSocket(Inbox):
             max_queue=None,
             ping_interval=None,
             open_timeout=60,  # thousands of handshakes on a shared machine are slow
+            **self.options,
         )
         # Count what comes off the socket: every WebSocket frame with its header, as sent.
         received = self.ws.data_received

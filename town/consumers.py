@@ -29,7 +29,7 @@ from town.protocol import PLAYER_TYPES, STAFF_TYPES, ProtocolError, parse_frame
 from town.ratelimit import TokenBucket
 from town.rejoin import layer_back
 from town.text import BadText, clean_name
-from town.viewport import FAR_EVERY, Interest, View, encode, send_now, text_frame
+from town.viewport import FAR_EVERY, Frame, Interest, View, encode, send_now, shares_deflate
 
 log = logging.getLogger(__name__)
 
@@ -384,7 +384,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
             payload = message["encoded"][chosen] = encode([events[i] for i in chosen])
         frame = message["framed"].get(chosen)
         if frame is None and self.direct is not None:
-            frame = message["framed"][chosen] = text_frame(payload)
+            frame = message["framed"][chosen] = Frame(payload)
         await self._write(payload, frame)
 
     def _unseen(self, message: dict) -> tuple | None:
@@ -430,34 +430,37 @@ class WorldConsumer(AsyncWebsocketConsumer):
             if key not in shared:
                 payload = encode(far, summary=True)
                 # `far` stays referenced for the round, so no id in a key is reused.
-                shared[key] = (payload, text_frame(payload), far)
+                shared[key] = (payload, Frame(payload), far)
             payload, frame, _ = shared[key]
             await self._write(payload, frame)
         return not self.interest.far
 
-    async def _write(self, payload: bytes, frame: bytes | None = None) -> None:
+    async def _write(self, payload: bytes, frame: Frame | None = None) -> None:
         """An `events` frame, straight to daphne's WebSocket when we have it.
 
-        `frame`: the same payload already framed (town/viewport.text_frame). Without
-        permessage-deflate every socket gets the same bytes, so they go straight to the
-        connection: no framing, checks or logging per socket (autobahn's sendMessage).
+        `frame`: the same payload framed once per process (town/viewport.Frame). Every
+        socket without compression gets the same bytes, and so does every socket with
+        permessage-deflate without server context takeover (the compressed frame): they go
+        straight to the connection, with no framing, compression, checks or logging per
+        socket (autobahn's sendMessage).
         """
         direct = self.direct
         if direct is None:
             await self.send(text_data=payload.decode())
             return
         try:
+            compression = direct._perMessageCompress
             if (
                 frame is not None
-                and direct._perMessageCompress is None
                 and direct.state == WebSocketProtocol.STATE_OPEN
                 and not direct.send_queue
+                and (compression is None or shares_deflate(compression))
             ):
-                send_now(direct.transport, frame)
+                send_now(direct.transport, frame.plain if compression is None else frame.deflated)
             else:
-                # Through autobahn (it compresses, or the socket is closing): bytes to
-                # the WebSocket itself rather than the ASGI send chain, which re-encoded
-                # the text and ran four coroutines per socket and event.
+                # Through autobahn (a frame of this socket's own, or the socket is
+                # closing): bytes to the WebSocket itself rather than the ASGI send chain,
+                # which re-encoded the text and ran four coroutines per socket and event.
                 direct.sendMessage(payload, False)
         except Exception:  # closing: daphne's disconnect follows
             log.debug("broadcast to a closing socket dropped", exc_info=True)

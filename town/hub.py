@@ -18,7 +18,7 @@ from typing import Protocol
 
 from town import metrics, rejoin
 from town.groups import world_group
-from town.viewport import placed, text_frame
+from town.viewport import Frame, placed
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def merge(run: list[dict]) -> dict:
     `parts` keeps each original's seq and event count, for a socket whose snapshot
     already holds the first ones; `moves` says where each movement event goes (for
     sockets that sent a `view`); `encoded` caches the payloads of subsets of the events
-    (and `framed` their WebSocket frames).
+    (and `framed` them as WebSocket frames, town/viewport.Frame).
     """
     events: list[dict] = []
     parts: list[tuple[int | None, int]] = []
@@ -190,7 +190,7 @@ def merge(run: list[dict]) -> dict:
         **last,
         "text": text,
         "payload": text.encode(),
-        "frame": text_frame(text.encode()),
+        "frame": Frame(text.encode()),
         "events": events,
         "parts": parts,
         "moves": placed(events),

@@ -14,6 +14,7 @@ everything, as before.
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass
 
 MARGIN = 6  # tiles around the view where movement still arrives at once
@@ -55,7 +56,7 @@ def placed(events: list[dict]) -> list[Placed]:
     return out
 
 
-def text_frame(payload: bytes) -> bytes:
+def text_frame(payload: bytes, first_byte: int = 0x81) -> bytes:
     """`payload` as one server-to-client WebSocket text frame (RFC 6455: final, unmasked).
 
     Unmasked frames are the same bytes for every socket, so a broadcast is framed once per
@@ -63,12 +64,81 @@ def text_frame(payload: bytes) -> bytes:
     """
     n = len(payload)
     if n < 126:
-        head = bytes((0x81, n))
+        head = bytes((first_byte, n))
     elif n < 1 << 16:
-        head = bytes((0x81, 126)) + n.to_bytes(2, "big")
+        head = bytes((first_byte, 126)) + n.to_bytes(2, "big")
     else:
-        head = bytes((0x81, 127)) + n.to_bytes(8, "big")
+        head = bytes((first_byte, 127)) + n.to_bytes(8, "big")
     return head + payload
+
+
+def deflated_frame(payload: bytes) -> bytes:
+    """`payload` as one permessage-deflate text frame (RFC 7692) that needs no context.
+
+    Compressed by a fresh compressor, the message refers to nothing sent before it, so
+    every socket whose server side runs without context takeover (accept_deflate) can take
+    the same bytes: one compression per broadcast per process, not one per socket.
+    """
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    data = compressor.compress(payload) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    return text_frame(data[:-4], 0xC1)  # the 00 00 ff ff tail is implied; RSV1: compressed
+
+
+class Frame:
+    """An `events` payload, framed once per process: plain, and compressed when asked."""
+
+    __slots__ = ("_deflated", "_plain", "payload")
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self._plain: bytes | None = None
+        self._deflated: bytes | None = None
+
+    @property
+    def plain(self) -> bytes:
+        if self._plain is None:
+            self._plain = text_frame(self.payload)
+        return self._plain
+
+    @property
+    def deflated(self) -> bytes:
+        if self._deflated is None:
+            self._deflated = deflated_frame(self.payload)
+        return self._deflated
+
+
+def accept_deflate(offers: list):
+    """autobahn's `perMessageCompressionAccept`: permessage-deflate, the server side
+    without context takeover (shared frames, above), or nothing.
+
+    Per socket, autobahn keeps a compressor for what is not shared (acks, snapshots, held
+    frames) and a decompressor for what the page sends: both small (9 window bits, memory
+    level 1 for the compressor), as a page's own frames are a few hundred bytes.
+    A page that asks the server for a window under 15 bits gets plain frames.
+    """
+    from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept
+
+    for offer in offers:
+        if not isinstance(offer, PerMessageDeflateOffer):
+            continue
+        if offer.request_max_window_bits not in (0, zlib.MAX_WBITS):
+            continue
+        return PerMessageDeflateOfferAccept(
+            offer,
+            request_no_context_takeover=offer.accept_no_context_takeover,
+            request_max_window_bits=9 if offer.accept_max_window_bits else 0,
+            no_context_takeover=True,
+            window_bits=9,
+            mem_level=1,
+        )
+    return None
+
+
+def shares_deflate(compression) -> bool:
+    """Whether a socket's negotiated compression takes the shared deflated frames."""
+    return getattr(compression, "EXTENSION_NAME", "") == "permessage-deflate" and bool(
+        getattr(compression, "server_no_context_takeover", False)
+    )
 
 
 def send_now(transport, data: bytes) -> None:

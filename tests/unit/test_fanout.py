@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import zlib
 
 from tests.inbox import wait_for
 from town.groups import world_group
 from town.hub import coalesce, hub_for
 from town.layers import TownInMemoryChannelLayer
-from town.viewport import Interest, View, placed, text_frame
+from town.viewport import (
+    Interest,
+    View,
+    accept_deflate,
+    deflated_frame,
+    placed,
+    shares_deflate,
+    text_frame,
+)
 
 
 def test_group_send_reaches_every_member_with_its_own_copy():
@@ -165,6 +174,50 @@ def test_a_broadcast_frame_is_the_websocket_frame_every_socket_would_get():
         payload = b"x" * size
         expected = Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=())
         assert text_frame(payload) == expected
+
+
+def _unframe(frame: bytes) -> tuple[int, bytes]:
+    """First byte and payload of one unmasked server frame."""
+    n, at = frame[1] & 0x7F, 2
+    if n == 126:
+        n, at = int.from_bytes(frame[2:4], "big"), 4
+    elif n == 127:
+        n, at = int.from_bytes(frame[2:10], "big"), 10
+    assert len(frame) == at + n
+    return frame[0], frame[at:]
+
+
+def test_one_compressed_frame_serves_every_socket_and_mixes_with_each_sockets_own():
+    from autobahn.websocket.compress import PerMessageDeflate, PerMessageDeflateOffer
+
+    # What browsers offer: permessage-deflate; client_max_window_bits.
+    accept = accept_deflate([PerMessageDeflateOffer(accept_max_window_bits=True)])
+    server = PerMessageDeflate.create_from_offer_accept(True, accept)
+    assert shares_deflate(server)
+    assert "client_max_window_bits=9" in accept.get_extension_string()
+    # The page keeps its context (nothing told it otherwise): shared frames, made by a fresh
+    # compressor, and autobahn's own messages for this socket decode in any order.
+    page = zlib.decompressobj(-zlib.MAX_WBITS)
+    payloads = [
+        json.dumps(
+            {"type": "events", "events": [{"kind": "move", "t": n, "path": [[n, 1]] * 40}]}
+        ).encode()
+        for n in range(4)
+    ]
+    for n, payload in enumerate(payloads):
+        if n % 2 == 0:
+            first, body = _unframe(deflated_frame(payload))
+            assert first == 0xC1  # final, RSV1 (compressed), text
+        else:
+            server.start_compress_message()
+            body = server.compress_message_data(payload) + server.end_compress_message()
+        assert len(body) < len(payload) / 3
+        assert page.decompress(body + b"\x00\x00\xff\xff") == payload
+    # A page that asks for a smaller server window, or another extension, gets plain frames.
+    small = PerMessageDeflateOffer(request_max_window_bits=10)
+    assert accept_deflate([small]) is None
+    assert accept_deflate([]) is None
+    assert not shares_deflate(None)
 
 
 class Transport:

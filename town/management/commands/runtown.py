@@ -79,6 +79,7 @@ class Command(BaseCommand):
         from twisted.internet import defer, reactor
 
         from config.asgi import application
+        from town.viewport import accept_deflate
 
         stop = asyncio.Event()
         loop = reactor._asyncioEventloop
@@ -124,6 +125,13 @@ class Command(BaseCommand):
             application_close_timeout=5,
             websocket_handshake_timeout=15,
         )
+        if settings.TOWN_WS_DEFLATE:
+            # daphne builds its WebSocket factory in run(), before the reactor starts.
+            reactor.callWhenRunning(
+                lambda: server.ws_factory.setProtocolOptions(
+                    perMessageCompressionAccept=accept_deflate
+                )
+            )
         server.run()
         if settings.DEBUG:
             log.debug("daphne stopped")
