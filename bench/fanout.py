@@ -53,17 +53,24 @@ class Run:
         self.received_at = array("d")
         self.latencies = array("d")
         self.errors: list[str] = []
+        # `conflict` for a line said as its conversation ended (the end crossed the line on
+        # its way): the right answer to a race of the bench's own, counted apart.
+        self.raced = 0
         self.summaries = 0  # frames of far movement (not timed)
         self.asked: dict[tuple[str, str], float] = {}  # (player, frame id) -> send time
         self.acks: list[float] = []  # ms from an input's send to its ack (engine + write)
         self.samples: list[bytes] = []  # one socket's frames, for the deflate estimate
 
-    def observe(self, frame: dict, now: float, me: str | None) -> None:
+    def observe(self, frame: dict, now: float, me: str | None, talking: bool = False) -> None:
         if frame.get("type") == "ack" and me is not None:
             sent = self.asked.pop((me, frame.get("id")), None)
             if sent is not None:
                 self.acks.append((now - sent) * 1000)
         if frame.get("type") == "error":
+            code, fid = frame.get("code"), str(frame.get("id"))
+            if code == "conflict" and fid.startswith("s") and not talking:
+                self.raced += 1
+                return
             self.errors.append(frame.get("code", "?"))
             if os.environ.get("BENCH_DEBUG"):
                 print("error", frame, file=sys.stderr)
@@ -92,7 +99,12 @@ async def listen(sock: NetSocket, run: Run, stop: asyncio.Event, sample: bool) -
             if stop.is_set():
                 continue
             frame = json.loads(raw)
-            run.observe(frame, time.monotonic(), getattr(sock, "me", None))
+            run.observe(
+                frame,
+                time.monotonic(),
+                getattr(sock, "me", None),
+                talking=getattr(sock, "conversation", None) is not None,
+            )
             if sample and time.monotonic() >= sample_from:
                 run.samples.append(raw.encode() if isinstance(raw, str) else raw)
             for event in frame.get("events", ()):
@@ -324,6 +336,7 @@ async def measure(
         "text_per_client_s": statistics.mean(text) / elapsed,
         "errors": len(run.errors),
         "error_codes": sorted(set(run.errors)),
+        "raced": run.raced,
         "lost": lost,
         "skipped_slow": (slow1.get("events_skipped", 0) - slow0.get("events_skipped", 0))
         if slow0 and slow1
@@ -436,7 +449,8 @@ def print_row(r: dict, base: dict, variant: str = "") -> None:
         f"{r['lost']:>4} {r['skipped_slow']:>4.0f}  "
         f"{r['p99_ms'] / base['p99_ms']:.2f}x / {r['server_cpu_pct'] / base['server_cpu_pct']:.2f}x"
         f" / {r['wire_per_client_s'] / base['wire_per_client_s']:.2f}x"
-        + (f"  codes={r['error_codes']}" if r["errors"] else ""),
+        + (f"  codes={r['error_codes']}" if r["errors"] else "")
+        + (f"  (+{r['raced']} lines refused as their conversation ended)" if r["raced"] else ""),
         flush=True,
     )
 
@@ -579,6 +593,17 @@ def fanout_cpu(sockets: int = 1000, rounds: int = 200) -> str:
         await run("view on every socket, shared frames", True)
 
     asyncio.run(all_runs())
+    from town.viewport import deflated_frame
+
+    payload = text.encode()
+    started = time.process_time()
+    for _ in range(rounds):
+        packed = deflated_frame(payload)
+    spent = time.process_time() - started
+    lines.append(
+        f"compressing that broadcast (once per process, permessage-deflate): "
+        f"{spent / rounds * 1e6:.0f} µs, {len(payload)} -> {len(packed)} bytes"
+    )
     return "fan-out CPU (this process, stand-in connection):\n  " + "\n  ".join(lines)
 
 
