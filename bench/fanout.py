@@ -22,6 +22,7 @@ import bisect
 import contextlib
 import gc
 import json
+import multiprocessing
 import os
 import random
 import statistics
@@ -45,9 +46,20 @@ VIEW_W, VIEW_H = 24, 16  # tiles on a spectator's screen (a laptop at zoom 2, a 
 MAP_W, MAP_H = 64, 48
 
 
+def event_key(event: dict) -> tuple[str, str] | None:
+    """What a timed event answers: a player's move or line (None: not timed)."""
+    if event["kind"] == "move":
+        return ("move", event["player"])
+    if event["kind"] == "message":
+        return ("say", event["author"])
+    return None
+
+
 class Run:
     def __init__(self) -> None:
         self.sent: dict[tuple[str, str], float] = {}  # (kind, player) -> last send time
+        # Every send per key, for receipts timed in other generator processes (spectate).
+        self.history: dict[tuple[str, str], list[float]] = {}
         # Receipt time and ms of every timed delivery, in arrays: a list of tuples (a million
         # in a soak) made the generator's own full garbage collections stall it 100-165 ms.
         self.received_at = array("d")
@@ -78,16 +90,47 @@ class Run:
             self.summaries += 1
             return
         for event in frame.get("events", ()):
-            if event["kind"] == "move":
-                key = ("move", event["player"])
-            elif event["kind"] == "message":
-                key = ("say", event["author"])
-            else:
-                continue
-            sent = self.sent.get(key)
+            key = event_key(event)
+            sent = None if key is None else self.sent.get(key)
             if sent is not None:
                 self.received_at.append(now)
                 self.latencies.append((now - sent) * 1000)
+
+    def send_at(self, key: tuple[str, str], fid: str, at: float) -> None:
+        self.sent[key] = self.asked[(key[1], fid)] = at
+        self.history.setdefault(key, []).append(at)
+
+    def join(self, received_at: array, keys: array, names: list) -> array:
+        """ms for receipts recorded elsewhere: each from the latest send of its key before it."""
+        out = array("d")
+        for at, k in zip(received_at, keys, strict=True):
+            sends = self.history.get(names[k])
+            i = bisect.bisect_right(sends, at) - 1 if sends else -1
+            if i >= 0:
+                out.append((at - sends[i]) * 1000)
+        return out
+
+
+class Receipts(Run):
+    """A spectator-only generator process: keeps when each timed event arrived, and for
+    what; the process with the players turns them into latencies (Run.join)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys = array("i")
+        self.index: dict[tuple[str, str], int] = {}
+
+    def observe(self, frame: dict, now: float, me: str | None, talking: bool = False) -> None:
+        if frame.get("type") == "error":
+            self.errors.append(frame.get("code", "?"))
+        if frame.get("summary"):
+            self.summaries += 1
+            return
+        for event in frame.get("events", ()):
+            key = event_key(event)
+            if key is not None:
+                self.received_at.append(now)
+                self.keys.append(self.index.setdefault(key, len(self.index)))
 
 
 async def listen(sock: NetSocket, run: Run, stop: asyncio.Event, sample: bool) -> None:
@@ -128,12 +171,12 @@ async def player_loop(sock: NetSocket, me: str, run: Run, stop) -> None:
         if now >= next_move and not sock.conversation:  # talkers stand still; walkers walk
             n += 1
             x, y = sock.home[0] + rng.randint(-4, 4), sock.home[1] + rng.randint(-4, 4)
-            run.sent[("move", me)] = run.asked[(me, f"m{n}")] = time.monotonic()
+            run.send_at(("move", me), f"m{n}", time.monotonic())
             await sock.send(type="move", id=f"m{n}", x=max(1, x), y=max(1, y))
             next_move = now + rng.uniform(2.5, 3.5)
         if now >= next_say and sock.conversation:
             n += 1
-            run.sent[("say", me)] = run.asked[(me, f"s{n}")] = time.monotonic()
+            run.send_at(("say", me), f"s{n}", time.monotonic())
             await sock.send(type="say", id=f"s{n}", conversation=sock.conversation, text=f"hi {n}")
             next_say = now + rng.uniform(4.5, 5.5)
         await asyncio.sleep(0.1)
@@ -166,25 +209,10 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(len(values) * q))]
 
 
-async def measure(
-    urls: list[str],
-    sessions: list[str],
-    clients: int,
-    seconds: float,
-    pids: list[int],
-    views: bool = False,
-    window: float | None = None,
-) -> dict:
-    """One run: `clients` sockets spread over the web processes at `urls`; CPU and memory
-    of the server processes `pids`. `window`: also report p99 and RSS every so many s."""
-    run = Run()
-    stop = asyncio.Event()
-    players = sessions[: min(len(sessions), clients)]
-    socks: list[NetSocket] = []
+async def connect_all(urls: list[str], sessions: list[str | None], first: int = 0) -> list:
+    """Open a socket per session (None: a spectator), alternating over the web processes."""
     sem = asyncio.Semaphore(10)
-    rng = random.Random(clients)
-
-    spread = iter(range(10**9))
+    spread = iter(range(first, 10**9))
 
     async def connect(session: str | None) -> NetSocket:
         async with sem:
@@ -193,9 +221,88 @@ async def measure(
             sock.lost = False
             return sock
 
+    return list(await asyncio.gather(*(connect(s) for s in sessions)))
+
+
+def spectator_process(urls: list[str], count: int, views: bool, seed: int, conn) -> None:
+    """A generator process of spectators only (`measure(generators=N)`)."""
+    asyncio.run(_spectate(urls, count, views, seed, conn))
+
+
+async def _spectate(urls: list[str], count: int, views: bool, seed: int, conn) -> None:
+    rng = random.Random(seed)
+    socks = await connect_all(urls, [None] * count, first=seed)
+    if views:
+        for sock in socks:
+            await sock.send(type="view", **view_around(rng.randrange(MAP_W), rng.randrange(MAP_H)))
+    gc.collect()
+    gc.freeze()
+    conn.send(len(socks))
+    start, end = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+    run, stop = Receipts(), asyncio.Event()
+    listeners = [asyncio.ensure_future(listen(s, run, stop, sample=False)) for s in socks]
+    await asyncio.sleep(max(0.0, start - time.monotonic()))
+    for s in socks:
+        s.bytes_in = s.wire_in = 0
+    me = psutil.Process()
+    cpu0 = me.cpu_times()
+    await asyncio.sleep(max(0.0, end - time.monotonic()))
+    stop.set()
+    cpu1 = me.cpu_times()
+    first = bisect.bisect_left(run.received_at, start)
+    names = [None] * len(run.index)
+    for key, n in run.index.items():
+        names[n] = key
+    conn.send(
+        {
+            "received_at": run.received_at[first:],
+            "keys": run.keys[first:],
+            "names": names,
+            "wire": [s.wire_in for s in socks],
+            "text": [s.bytes_in for s in socks],
+            "lost": sum(1 for s in socks if s.lost),
+            "errors": run.errors,
+            "summaries": run.summaries,
+            "cpu_s": (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system),
+        }
+    )
+    for s in socks:
+        await s.close()
+    await asyncio.gather(*listeners, return_exceptions=True)
+
+
+async def measure(
+    urls: list[str],
+    sessions: list[str],
+    clients: int,
+    seconds: float,
+    pids: list[int],
+    views: bool = False,
+    window: float | None = None,
+    generators: int = 1,
+) -> dict:
+    """One run: `clients` sockets spread over the web processes at `urls`; CPU and memory
+    of the server processes `pids`. `window`: also report p99 and RSS every so many s.
+    `generators` > 1: this process holds the players and its share of spectators, the
+    others are spread over more processes (spectator_process), each timing every socket."""
+    run = Run()
+    stop = asyncio.Event()
+    players = sessions[: min(len(sessions), clients)]
+    rng = random.Random(clients)
+    share = clients // max(1, generators)
+    helpers = []
+    for n in range(1, generators):
+        ours, theirs = multiprocessing.Pipe()
+        proc = multiprocessing.get_context("spawn").Process(
+            target=spectator_process, args=(urls, share, views, n, theirs), daemon=True
+        )
+        proc.start()
+        helpers.append((proc, ours))
     t0 = time.monotonic()
-    socks = list(await asyncio.gather(*(connect(s) for s in players)))
-    socks += await asyncio.gather(*(connect(None) for _ in range(clients - len(players))))
+    socks = await connect_all(urls, players)
+    socks += await connect_all(urls, [None] * (clients - len(players) - share * len(helpers)))
+    for _, pipe in helpers:  # their sockets are open too
+        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
     connect_s = time.monotonic() - t0
     # Players join (or are already in), then pair up to talk.
     for n, sock in enumerate(socks[: len(players)]):
@@ -265,6 +372,8 @@ async def measure(
         asyncio.ensure_future(player_loop(s, s.me, run, stop)) for s in socks[: len(players)]
     ]
     wall0 = time.monotonic()
+    for _, pipe in helpers:
+        pipe.send((wall0, wall0 + seconds))
     rss_start = sum(p.memory_info().rss for p in procs)
     windows: list[dict] = []
     if window:
@@ -300,6 +409,17 @@ async def measure(
     lost = sum(1 for s in socks if s.lost)
     wire = [s.wire_in for s in socks]
     text = [s.bytes_in for s in socks]
+    gen_cpu_s = [(gen1.user + gen1.system) - (gen0.user + gen0.system)]
+    for proc, pipe in helpers:  # their receipts, timed against our sends
+        got = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+        run.latencies.extend(run.join(got["received_at"], got["keys"], got["names"]))
+        wire += got["wire"]
+        text += got["text"]
+        lost += got["lost"]
+        run.errors += got["errors"]
+        run.summaries += got["summaries"]
+        gen_cpu_s.append(got["cpu_s"])
+        proc.join(30)
     await asyncio.gather(*walkers, return_exceptions=True)
     slow1 = slow_client_totals(urls[0])
     for s in socks:
@@ -327,9 +447,8 @@ async def measure(
         "server_rss_mb": sum(rss) / 2**20,
         "rss_growth_pct": 100 * (sum(rss) - rss_start) / rss_start,
         # The load generator shares the machine: past ~100 % it, not the server, adds delay.
-        "generator_cpu_pct": 100
-        * ((gen1.user + gen1.system) - (gen0.user + gen0.system))
-        / elapsed,
+        "generator_cpu_pct": 100 * sum(gen_cpu_s) / elapsed,
+        "generator_cpu_each": [round(100 * c / elapsed) for c in gen_cpu_s],
         "per_process": [(round(c), round(r / 2**20)) for c, r in zip(cpu, rss, strict=True)],
         "wire_per_client_s": statistics.mean(wire) / elapsed,
         "wire_per_spectator_s": statistics.mean(spectators) / elapsed,

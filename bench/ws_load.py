@@ -7,7 +7,7 @@ process; the first row of each topology is its baseline (bench/fanout.py says wh
 variant changes: `before` is the old 100 ms engine window without views).
 
 Run: .venv/bin/python bench/ws_load.py [--clients 1000] [--seconds 30] [--only single|multi]
-     [--variants before view] [--soak 300]
+     [--variants before view] [--soak 300] [--generators 2]
 """
 
 from __future__ import annotations
@@ -66,10 +66,12 @@ def run(name: str, procs: list[TownProcess], urls: list[str], args, variant: str
         sessions = list(make_sessions(procs[0].env, names).values())
         views = VARIANTS[variant][1]
         window = 30 if args.soak else None
-        r = asyncio.run(measure(urls, sessions, n, seconds, pids, views, window))
+        r = asyncio.run(measure(urls, sessions, n, seconds, pids, views, window, args.generators))
         base = base or r
         print_row(r, base, variant)
         print(f"{'':>7} per process (cpu %, rss MB): {r['per_process']}")
+        if len(r["generator_cpu_each"]) > 1:
+            print(f"{'':>7} generator processes (cpu %): {r['generator_cpu_each']}")
         print(f"{'':>7} {bytes_by_kind(r['samples'])}")
         if args.soak and r["windows"]:
             first = r["windows"][0]["rss_mb"]
@@ -90,6 +92,12 @@ def main() -> None:
     parser.add_argument("--only", choices=["single", "multi"])
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["before", "view"])
     parser.add_argument("--soak", type=float, help="one long run of this many seconds")
+    parser.add_argument(
+        "--generators",
+        type=int,
+        default=1,
+        help="load-generator processes (one holds the players; the others spectators)",
+    )
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()}")
     if args.only != "multi":
