@@ -175,7 +175,7 @@ else:
     CHANNEL_LAYERS = {
         "default": {"BACKEND": "town.layers.TownInMemoryChannelLayer", "CONFIG": {"capacity": 5000}}
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "town.cache.TownLocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -15,7 +15,6 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
 
 from town import control, metrics, ratelimit
 
@@ -81,14 +80,12 @@ control.subscribe(on_control)
 def claim_slot(token_id: int, owner: str) -> tuple[str | None, str | None]:
     """A connection slot of the token: (slot key, None) or (None, refusal message)."""
     limit = settings.TOWN_AGENT_CONNECTIONS_PER_TOKEN
-    cache = caches["default"]
     try:
-        for n in range(limit):
-            key = f"lim:conn:agent:{token_id}:{n}"
-            if cache.add(key, owner, ratelimit.SLOT_TTL):
-                # Released with the socket's other slots (ratelimit.release_connection).
-                metrics.hold("slots", 1)
-                return key, None
+        key = ratelimit.claim_slot(f"lim:conn:agent:{token_id}", limit, owner)
+        if key is not None:
+            # Released with the socket's other slots (ratelimit.release_connection).
+            metrics.hold("slots", 1)
+            return key, None
     except Exception as exc:  # the cache is away: the per-user cap still applies
         log.warning("agent connection cap not enforced: %s", exc)
         return None, None

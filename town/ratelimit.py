@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ class TokenBucket:
 
 SLOT_TTL = 120  # seconds a connection slot lives without being refreshed (a crashed process)
 SLOT_REFRESH = 30  # seconds between refreshes by a live connection
+SLOT_PROBES = 3  # places tried at random before the ordered scan (claim_slot)
 
 _pool = ThreadPoolExecutor(4, thread_name_prefix="limits")
 _last_warning = 0.0
@@ -132,7 +134,7 @@ def claim_connection(ip: str, user_id: int | None, owner: str) -> tuple[list[str
     taken: list[str] = []
     try:
         for what, who, limit in claims:
-            slot = _claim_slot(f"lim:conn:{what}:{who}", limit, owner)
+            slot = claim_slot(f"lim:conn:{what}:{who}", limit, owner)
             if slot is None:
                 _cache().delete_many(taken)  # not counted as held yet
                 return (
@@ -146,9 +148,18 @@ def claim_connection(ip: str, user_id: int | None, owner: str) -> tuple[list[str
     return taken, None
 
 
-def _claim_slot(prefix: str, limit: int, owner: str) -> str | None:
+def claim_slot(prefix: str, limit: int, owner: str) -> str | None:
+    """Take one of `limit` places `prefix:0` … (each a cache key that expires unless
+    refreshed); its key, or None when every place is held.
+
+    A few places picked at random first, then every place in order: with a large limit far
+    from full (an event behind one proxy address) a connection costs one or two round
+    trips to the cache instead of one per socket already there; a full or nearly full
+    limit is still checked place by place, so "full" is never a guess.
+    """
     cache = _cache()
-    for n in range(limit):
+    tried = random.sample(range(limit), min(limit, SLOT_PROBES)) if limit > SLOT_PROBES else []
+    for n in [*tried, *(n for n in range(limit) if n not in tried)]:
         key = f"{prefix}:{n}"
         if cache.add(key, owner, SLOT_TTL):
             return key

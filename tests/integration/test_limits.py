@@ -41,6 +41,52 @@ def test_client_address_trusts_forwarded_for_only_behind_trusted_proxies(setting
     assert ratelimit.client_ip(scope) == "6.6.6.6"
 
 
+def test_a_slot_costs_a_few_cache_calls_under_a_large_limit_and_full_is_exact(monkeypatch):
+    """An event behind one proxy address: the 2,000th socket under a limit of 100,000 must
+    not try the 1,999 places before it (it did: quadratic, and handshakes timed out)."""
+    calls = {"n": 0}
+    cache = ratelimit._cache()
+    add = cache.add
+
+    def counted(*args, **kwargs):
+        calls["n"] += 1
+        return add(*args, **kwargs)
+
+    monkeypatch.setattr(cache, "add", counted)
+    held = [ratelimit.claim_slot("lim:test:big", 100_000, f"o{n}") for n in range(2000)]
+    assert None not in held and len(set(held)) == 2000
+    assert calls["n"] < 2000 * 1.5  # about one call each, not one per socket already there
+    # A small limit fills exactly: every place taken, then a clear None.
+    small = [ratelimit.claim_slot("lim:test:small", 6, f"o{n}") for n in range(6)]
+    assert sorted(small) == [f"lim:test:small:{n}" for n in range(6)]
+    assert ratelimit.claim_slot("lim:test:small", 6, "late") is None
+    ratelimit.release_connection([small[3]])
+    assert ratelimit.claim_slot("lim:test:small", 6, "next") == small[3]  # the one free place
+    ratelimit.release_connection([*held, *small])
+
+
+def test_the_one_process_cache_keeps_live_slots_when_full():
+    """Django's LocMemCache held 300 entries and dropped the newest third when full: a few
+    hundred sockets lost their slots and the caps stopped counting."""
+    import time
+
+    from town.cache import TownLocMemCache
+
+    assert isinstance(ratelimit._cache(), TownLocMemCache)
+    assert ratelimit._cache()._max_entries >= 100_000
+    cache = TownLocMemCache("cull-test", {"OPTIONS": {"MAX_ENTRIES": 10}})
+    for n in range(6):
+        cache.add(f"counter:{n}", 1, 0.01)  # old rate-limit windows, about to expire
+    live = [f"slot:{n}" for n in range(4)]
+    for key in live:
+        cache.add(key, "owner", 120)
+    time.sleep(0.02)
+    for n in range(4):  # full: the expired counters go, not the live slots
+        cache.add(f"new:{n}", 1, 120)
+    assert all(cache.get(key) == "owner" for key in live)
+    assert all(cache.get(f"new:{n}") == 1 for n in range(4))
+
+
 async def test_connections_are_capped_per_user_and_per_address(town, settings):
     settings.TOWN_MAX_CONNECTIONS_PER_USER = 2
     settings.TOWN_MAX_CONNECTIONS_PER_IP = 3
