@@ -159,15 +159,29 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channels: Redis when REDIS_URL is set (many processes), else in-memory (one process).
 REDIS_URL = env("REDIS_URL")
+
+
+def redis_channel_layer(url: str) -> dict:
+    """The channel layer over Redis at `url`.
+
+    Reads wait up to 15 s: the layer's receive is a 5 s blocking pop, and redis-py 8 reads
+    with a 5 s timeout by default, so every quiet receive failed as if Redis were down
+    (each listener then rejoined its group and resynced: snapshots to every page).
+    """
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [{"address": url, "socket_timeout": 15}],
+            "capacity": 5000,
+            "expiry": 30,
+        },
+    }
+
+
 if REDIS_URL:
     # The core layer (not pub/sub): named channels such as the minds' queue need
     # one-consumer-per-message semantics.
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 5000, "expiry": 30},
-        }
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
