@@ -127,11 +127,16 @@ class Command(BaseCommand):
         )
         if settings.TOWN_WS_DEFLATE:
             # daphne builds its WebSocket factory in run(), before the reactor starts.
-            reactor.callWhenRunning(
-                lambda: server.ws_factory.setProtocolOptions(
-                    perMessageCompressionAccept=accept_deflate
+            def compress() -> None:
+                factory = server.ws_factory
+                factory.setProtocolOptions(
+                    perMessageCompressionAccept=accept_deflate,
+                    # autobahn resets this one to False unless given: keep daphne's choice
+                    # (a "null" Origin reaches our origin check and is refused there).
+                    allowNullOrigin=factory.allowNullOrigin,
                 )
-            )
+
+            reactor.callWhenRunning(compress)
         server.run()
         if settings.DEBUG:
             log.debug("daphne stopped")
