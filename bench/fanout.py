@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import bisect
 import contextlib
 import gc
@@ -161,6 +162,146 @@ async def listen(sock: NetSocket, run: Run, stop: asyncio.Event, sample: bool) -
         sock.lost = True
 
 
+class Spectator(asyncio.Protocol):
+    """A watching client as lean as a browser's: a real WebSocket over TCP (handshake,
+    permessage-deflate when offered back, pings answered), each frame timed when its bytes
+    come off the socket, parsed and observed in that same callback. Players keep the full
+    client (NetSocket); spectators are most of the sockets, and a generator spending its
+    CPU in a library's per-message machinery measured itself (`gen %` above the server's).
+    """
+
+    def __init__(self, url: str, run: Run, stop: asyncio.Event, sample: bool = False) -> None:
+        self.url, self.run, self.stop, self.sample = url, run, stop, sample
+        self.opened = asyncio.get_running_loop().create_future()
+        self.buffer = b""
+        self.ready = False
+        self.inflater = None  # zlib decompressor when permessage-deflate was accepted
+        self.fresh_context = False  # server_no_context_takeover: a new inflater per message
+        self.parts: list[bytes] = []
+        self.compressed = False
+        self.wire_in = self.bytes_in = 0
+        self.lost = False
+        self.closed = False
+        self.sample_from = time.monotonic() + 2
+
+    async def open(self) -> None:
+        host, port = self.url.split("//", 1)[1].rstrip("/").split(":")
+        loop = asyncio.get_running_loop()
+        await loop.create_connection(lambda: self, host, int(port))
+        await asyncio.wait_for(self.opened, 60)
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        host = self.url.split("//", 1)[1].rstrip("/")
+        transport.write(
+            (
+                f"GET /ws/world/ HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                f"Sec-WebSocket-Version: 13\r\nOrigin: {self.url.rstrip('/')}\r\n"
+                "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+            ).encode()
+        )
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        if self.ready:
+            self.wire_in += len(data)
+        self.buffer += data
+        if not self.ready:
+            head, sep, rest = self.buffer.partition(b"\r\n\r\n")
+            if not sep:
+                return
+            lines = head.decode("latin-1").split("\r\n")
+            if " 101 " not in lines[0] + " ":
+                self.opened.set_exception(ConnectionError(lines[0]))
+                self.transport.close()
+                return
+            extensions = " ".join(
+                line.split(":", 1)[1]
+                for line in lines[1:]
+                if line.lower().startswith("sec-websocket-extensions:")
+            )
+            if "permessage-deflate" in extensions:
+                self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                self.fresh_context = "server_no_context_takeover" in extensions
+            self.ready, self.buffer = True, rest
+            self.opened.set_result(None)
+        self._frames(now)
+
+    def _frames(self, now: float) -> None:
+        buf = self.buffer
+        at = 0
+        while len(buf) - at >= 2:
+            b0, b1 = buf[at], buf[at + 1]
+            n, head = b1 & 0x7F, 2
+            if n == 126:
+                if len(buf) - at < 4:
+                    break
+                n, head = int.from_bytes(buf[at + 2 : at + 4], "big"), 4
+            elif n == 127:
+                if len(buf) - at < 10:
+                    break
+                n, head = int.from_bytes(buf[at + 2 : at + 10], "big"), 10
+            if len(buf) - at < head + n:
+                break
+            payload = buf[at + head : at + head + n]
+            at += head + n
+            opcode = b0 & 0x0F
+            if opcode in (1, 0):
+                if opcode == 1:
+                    self.compressed = bool(b0 & 0x40)
+                self.parts.append(payload)
+                if b0 & 0x80:
+                    self._message(b"".join(self.parts), now)
+                    self.parts = []
+            elif opcode == 9:  # ping: the server closes sockets that never answer
+                self._send(0xA, payload)
+            elif opcode == 8:
+                self.closed = True
+                self._send(0x8, payload[:2])
+                self.transport.close()
+        self.buffer = buf[at:]
+
+    def _message(self, data: bytes, now: float) -> None:
+        if self.compressed:
+            if self.fresh_context:
+                self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            data = self.inflater.decompress(data + b"\x00\x00\xff\xff")
+        self.bytes_in += len(data)
+        if self.stop.is_set():
+            return
+        self.run.observe(json.loads(data), now, None)
+        if self.sample and now >= self.sample_from:
+            self.run.samples.append(data)
+
+    def _send(self, opcode: int, payload: bytes) -> None:
+        mask = os.urandom(4)
+        n = len(payload)
+        head = (
+            bytes((0x80 | opcode, 0x80 | n))
+            if n < 126
+            else bytes((0x80 | opcode, 0xFE)) + n.to_bytes(2, "big")
+        )
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.transport.write(head + mask + masked)
+
+    def send_text(self, text: str) -> None:
+        self._send(0x1, text.encode())
+
+    def connection_lost(self, exc) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError("closed during the handshake"))
+        if not self.stop.is_set() and not self.closed:
+            self.lost = True
+
+    async def close(self) -> None:
+        if not self.transport.is_closing():
+            self.closed = True
+            self._send(0x8, (1000).to_bytes(2, "big"))
+            self.transport.close()
+
+
 async def player_loop(sock: NetSocket, me: str, run: Run, stop) -> None:
     rng = random.Random(me)
     n = 0
@@ -209,19 +350,28 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(len(values) * q))]
 
 
-async def connect_all(urls: list[str], sessions: list[str | None], first: int = 0) -> list:
-    """Open a socket per session (None: a spectator), alternating over the web processes."""
+async def connect_all(urls: list[str], sessions: list, first: int = 0, make=NetSocket) -> list:
+    """Open a socket per session with `make(url, session)`, alternating over the web
+    processes."""
     sem = asyncio.Semaphore(10)
     spread = iter(range(first, 10**9))
 
-    async def connect(session: str | None) -> NetSocket:
+    async def connect(session):
         async with sem:
-            sock = NetSocket(urls[next(spread) % len(urls)], session)
+            sock = make(urls[next(spread) % len(urls)], session)
             await sock.open()
             sock.lost = False
             return sock
 
     return list(await asyncio.gather(*(connect(s) for s in sessions)))
+
+
+async def show(sock, corners: dict) -> None:
+    """Send a `view` from a player (NetSocket) or a spectator."""
+    if isinstance(sock, Spectator):
+        sock.send_text(json.dumps({"type": "view", **corners}))
+    else:
+        await sock.send(type="view", **corners)
 
 
 def spectator_process(urls: list[str], count: int, views: bool, seed: int, conn) -> None:
@@ -231,16 +381,17 @@ def spectator_process(urls: list[str], count: int, views: bool, seed: int, conn)
 
 async def _spectate(urls: list[str], count: int, views: bool, seed: int, conn) -> None:
     rng = random.Random(seed)
-    socks = await connect_all(urls, [None] * count, first=seed)
+    run, stop = Receipts(), asyncio.Event()
+    socks = await connect_all(
+        urls, [None] * count, first=seed, make=lambda url, _: Spectator(url, run, stop)
+    )
     if views:
         for sock in socks:
-            await sock.send(type="view", **view_around(rng.randrange(MAP_W), rng.randrange(MAP_H)))
+            await show(sock, view_around(rng.randrange(MAP_W), rng.randrange(MAP_H)))
     gc.collect()
     gc.freeze()
     conn.send(len(socks))
     start, end = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-    run, stop = Receipts(), asyncio.Event()
-    listeners = [asyncio.ensure_future(listen(s, run, stop, sample=False)) for s in socks]
     await asyncio.sleep(max(0.0, start - time.monotonic()))
     for s in socks:
         s.bytes_in = s.wire_in = 0
@@ -268,7 +419,6 @@ async def _spectate(urls: list[str], count: int, views: bool, seed: int, conn) -
     )
     for s in socks:
         await s.close()
-    await asyncio.gather(*listeners, return_exceptions=True)
 
 
 async def measure(
@@ -300,7 +450,11 @@ async def measure(
         helpers.append((proc, ours))
     t0 = time.monotonic()
     socks = await connect_all(urls, players)
-    socks += await connect_all(urls, [None] * (clients - len(players) - share * len(helpers)))
+    socks += await connect_all(
+        urls,
+        [None] * (clients - len(players) - share * len(helpers)),
+        make=lambda url, _: Spectator(url, run, stop),
+    )
     for _, pipe in helpers:  # their sockets are open too
         await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
     connect_s = time.monotonic() - t0
@@ -322,7 +476,7 @@ async def measure(
                 corners = view_around(*sock.home)
             else:
                 corners = view_around(rng.randrange(MAP_W), rng.randrange(MAP_H))
-            await sock.send(type="view", **corners)
+            await show(sock, corners)
     # Half the players talk in pairs (standing still, a line every ~5 s), half walk.
     talkers = socks[: len(players) // 2]
     pairs = list(zip(talkers[0::2], talkers[1::2], strict=False))
@@ -364,9 +518,15 @@ async def measure(
     # collections (which stall the generator, not the server) stay short.
     gc.collect()
     gc.freeze()
+    # Players read through the full client (they wait for acks and events); spectators read
+    # in their own callbacks. One socket's frames are kept for the byte counts by kind.
+    last = socks[-1]
+    if isinstance(last, Spectator):
+        last.sample, last.sample_from = True, time.monotonic() + 2
     listeners = [
-        asyncio.ensure_future(listen(s, run, stop, sample=(i == len(socks) - 1)))
-        for i, s in enumerate(socks)
+        asyncio.ensure_future(listen(s, run, stop, sample=s is last))
+        for s in socks
+        if not isinstance(s, Spectator)
     ]
     walkers = [
         asyncio.ensure_future(player_loop(s, s.me, run, stop)) for s in socks[: len(players)]
