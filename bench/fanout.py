@@ -92,10 +92,15 @@ class Run:
             return
         for event in frame.get("events", ()):
             key = event_key(event)
-            sent = None if key is None else self.sent.get(key)
-            if sent is not None:
-                self.received_at.append(now)
-                self.latencies.append((now - sent) * 1000)
+            if key is not None:
+                self.received(key, now)
+
+    def received(self, key: tuple[str, str], now: float) -> None:
+        """A timed event arrived: its latency from the latest send of its key."""
+        sent = self.sent.get(key)
+        if sent is not None:
+            self.received_at.append(now)
+            self.latencies.append((now - sent) * 1000)
 
     def send_at(self, key: tuple[str, str], fid: str, at: float) -> None:
         self.sent[key] = self.asked[(key[1], fid)] = at
@@ -121,17 +126,9 @@ class Receipts(Run):
         self.keys = array("i")
         self.index: dict[tuple[str, str], int] = {}
 
-    def observe(self, frame: dict, now: float, me: str | None, talking: bool = False) -> None:
-        if frame.get("type") == "error":
-            self.errors.append(frame.get("code", "?"))
-        if frame.get("summary"):
-            self.summaries += 1
-            return
-        for event in frame.get("events", ()):
-            key = event_key(event)
-            if key is not None:
-                self.received_at.append(now)
-                self.keys.append(self.index.setdefault(key, len(self.index)))
+    def received(self, key: tuple[str, str], now: float) -> None:
+        self.received_at.append(now)
+        self.keys.append(self.index.setdefault(key, len(self.index)))
 
 
 async def listen(sock: NetSocket, run: Run, stop: asyncio.Event, sample: bool) -> None:
@@ -401,9 +398,7 @@ async def _spectate(urls: list[str], count: int, views: bool, seed: int, conn) -
     stop.set()
     cpu1 = me.cpu_times()
     first = bisect.bisect_left(run.received_at, start)
-    names = [None] * len(run.index)
-    for key, n in run.index.items():
-        names[n] = key
+    names = sorted(run.index, key=run.index.get)  # key number -> key
     conn.send(
         {
             "received_at": run.received_at[first:],
