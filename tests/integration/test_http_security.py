@@ -9,6 +9,7 @@ enough; a live `runtown` for the sockets and the log.
 
 from __future__ import annotations
 
+import asyncio
 import http.cookiejar
 import logging
 import re
@@ -24,11 +25,12 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.test import Client
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 
 from accounts.adapter import AccountAdapter
 from accounts.mail import UnsentMailBackend
 from config.middleware import origin_allowed
-from tests.netclient import make_sessions, run
+from tests.netclient import NetSocket, make_sessions, run
 from town import views
 
 PASSWORD = "lanterns over the harbour 7"
@@ -446,6 +448,51 @@ def test_socket_origins_must_match_scheme_host_and_port(live):
     local = f"ws://localhost:{port}/ws/world/"
     assert run(handshake(local, f"http://localhost:{port}", session)) == 101
     assert "Traceback" not in live.output()
+
+
+def extensions(sock: NetSocket) -> str:
+    return sock.ws.response.headers.get("Sec-WebSocket-Extensions", "")
+
+
+def test_pages_that_offer_deflate_get_the_same_events_in_fewer_bytes(live):
+    """permessage-deflate (issue #19): a page that offers it gets every frame compressed,
+    broadcasts compressed once per process; the same events as a page without it, in fewer
+    bytes; a page whose offer the server cannot share gets plain frames."""
+
+    async def scenario() -> None:
+        walker = NetSocket(live.url, live.sessions["visitor"])
+        await walker.open()
+        await walker.send(type="join", id="j", name="Wanda", character="kit")
+        me = (await walker.ack("j"))["player"]
+        packed = NetSocket(live.url)  # websockets offers deflate, as browsers do
+        plain = NetSocket(live.url, compression=None)
+        narrow = NetSocket(  # asks for a server window the shared frames do not fit
+            live.url,
+            compression=None,
+            extensions=[ClientPerMessageDeflateFactory(server_max_window_bits=10)],
+        )
+        watchers = (packed, plain, narrow)
+        for sock in watchers:
+            await sock.open()
+        assert "permessage-deflate" in extensions(packed)
+        assert extensions(plain) == "" and extensions(narrow) == ""
+        for sock in watchers:
+            sock.wire_in = 0
+        seen: dict[NetSocket, list[dict]] = {sock: [] for sock in watchers}
+        for n, (x, y) in enumerate([(20, 20), (24, 20), (24, 24), (20, 24)]):
+            await walker.send(type="move", id=f"m{n}", x=x, y=y)
+            await walker.ack(f"m{n}")
+            for sock in watchers:
+                seen[sock].append(
+                    await sock.until(lambda e: e.get("kind") == "move" and e["player"] == me)
+                )
+        assert seen[packed] == seen[plain] == seen[narrow]
+        assert len({tuple(map(tuple, e["path"])) for e in seen[packed]}) == 4
+        # The same events, fewer bytes on the wire (WebSocket headers included).
+        assert packed.wire_in < 0.8 * min(plain.wire_in, narrow.wire_in)
+        await asyncio.gather(*(s.close() for s in (walker, *watchers)))
+
+    run(scenario())
 
 
 def test_control_characters_over_the_wire_get_a_400(live):
