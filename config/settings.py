@@ -169,7 +169,7 @@ def redis_channel_layer(url: str) -> dict:
     (each listener then rejoined its group and resynced: snapshots to every page).
     """
     return {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "town.layers.TownRedisChannelLayer",
         "CONFIG": {
             "hosts": [{"address": url, "socket_timeout": 15}],
             "capacity": 5000,

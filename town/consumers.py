@@ -403,6 +403,11 @@ class WorldConsumer(AsyncWebsocketConsumer):
             start += count
         return tuple(keep)
 
+    def due(self, now: float) -> bool:
+        """Whether flush() has anything to do now (the hub asks ten times a second; most
+        sockets only hold far movement, due every FAR_EVERY seconds)."""
+        return self.released or bool(self.held) or not self.interest.far or now >= self.far_due
+
     async def flush(self, now: float, shared: dict) -> bool:
         """Send what was held (the hub calls this every 0.1 s); True when nothing is left.
 

@@ -25,12 +25,20 @@ log = logging.getLogger(__name__)
 # Group memberships expire (channels-redis: after a day); a hub can live longer than that.
 RENEW_EVERY = 3600.0
 LATER_EVERY = 0.1  # seconds between looks at sockets holding events (backed up, far moves)
+# Sockets served before the delivery lets the event loop do anything else. Handing one
+# broadcast to a thousand sockets takes 15-60 ms; in one go, every input, ack and Redis
+# reply of this process waited for it, and an input's way to the engine takes several.
+YIELD_EVERY = 64
 
 
 class Watcher(Protocol):
     async def dispatch(self, message: dict) -> None: ...
 
     async def request_snapshot(self) -> None: ...
+
+    def due(self, now: float) -> bool: ...
+
+    async def flush(self, now: float, shared: dict) -> bool: ...
 
 
 class WorldHub:
@@ -126,11 +134,15 @@ class WorldHub:
             self.arrived.clear()
             waiting, self.inbox = self.inbox, []
             for message in coalesce(waiting):
-                for watcher in list(self.watchers):
+                for n, watcher in enumerate(list(self.watchers), 1):
                     try:
                         await watcher.dispatch(message)
                     except Exception:  # one broken socket must not starve the others
                         log.exception("world %s: delivery to a socket failed", self.world_id)
+                    if n % YIELD_EVERY == 0:
+                        # A socket that joins meanwhile asks for its snapshot after joining,
+                        # so the snapshot holds this broadcast's events.
+                        await asyncio.sleep(0)
             # Let the transports write (and the receiver gather what came meanwhile).
             await asyncio.sleep(0)
 
@@ -140,6 +152,8 @@ class WorldHub:
             now = time.monotonic()
             shared: dict = {}  # summaries this round, encoded once for sockets that share them
             for watcher in list(self.holding):
+                if not watcher.due(now):
+                    continue
                 try:
                     done = await watcher.flush(now, shared)
                 except Exception:

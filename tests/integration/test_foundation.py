@@ -53,7 +53,7 @@ def test_settings_follow_the_environment(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert '"db": "db.example"' in out.stdout
-    assert "channels_redis.core.RedisChannelLayer" in out.stdout
+    assert "town.layers.TownRedisChannelLayer" in out.stdout
     assert '"debug": false' in out.stdout
     assert '"hosts": ["town.example"]' in out.stdout
 

@@ -7,6 +7,7 @@ import json
 import zlib
 
 from tests.inbox import wait_for
+from town import hub as hub_module
 from town.groups import world_group
 from town.hub import coalesce, hub_for
 from town.layers import TownInMemoryChannelLayer
@@ -99,6 +100,34 @@ def test_hub_joins_the_group_once_and_delivers_to_every_watcher():
         assert hub_for(layer, 7) is not hub  # and a new subscription starts afresh
 
     asyncio.run(scenario())
+
+
+def test_a_delivery_to_many_sockets_lets_the_process_do_other_work_between_them():
+    """Handing one broadcast to a thousand sockets takes tens of milliseconds; an input
+    arriving meanwhile must not wait for the last socket (town/hub.YIELD_EVERY)."""
+    order: list[str] = []
+
+    class Recording(Watcher):
+        async def dispatch(self, message: dict) -> None:
+            if not order:  # something else becomes ready as the delivery starts (an input)
+                asyncio.get_running_loop().call_soon(order.append, "other")
+            order.append("socket")
+
+    async def scenario() -> None:
+        layer = TownInMemoryChannelLayer()
+        hub = hub_for(layer, 8)
+        for _ in range(300):
+            await hub.watch(Recording())
+        await layer.group_send(world_group(8), {"type": "world.events", "seq": 1})
+        await wait_for(lambda: order.count("socket") == 300, 2, "every socket")
+        await asyncio.sleep(0)
+        for w in list(hub.watchers):
+            await hub.unwatch(w)
+
+    asyncio.run(scenario())
+    # It ran at the delivery's first pause, not after the last socket.
+    assert order.index("other") == hub_module.YIELD_EVERY
+    assert order.count("socket") == 300
 
 
 def test_each_event_loop_gets_its_own_hub():

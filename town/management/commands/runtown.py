@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import gc
 import logging
 import signal
 import socket
@@ -16,7 +15,6 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 log = logging.getLogger("town.runtown")
-GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (Python's default: 700)
 
 ROLE_CHOICES = ("all", "web", "engine", "worker")
 
@@ -67,18 +65,27 @@ class Command(BaseCommand):
         self.stdout.write("The town has stopped.")
 
     async def _run_roles_until_signal(self, roles: list[str]) -> None:
+        from town import collector
+
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         self.stdout.write(f"Running role(s) {', '.join(roles)}; Ctrl-C to stop.")
-        await run_roles(roles, stop)
+        # An engine's full collections delayed whole broadcasts as a web process's did.
+        collector.settle()
+        short = asyncio.ensure_future(collector.keep_collections_short())
+        try:
+            await run_roles(roles, stop)
+        finally:
+            short.cancel()
 
     def _serve_with_daphne(self, host: str, port: int, roles: list[str]) -> None:
         from daphne.server import Server  # installs the asyncio reactor; import it first
         from twisted.internet import defer, reactor
 
         from config.asgi import application
+        from town import collector
         from town.viewport import accept_deflate
 
         stop = asyncio.Event()
@@ -87,9 +94,13 @@ class Command(BaseCommand):
 
         def start_roles() -> None:
             tasks.append(asyncio.ensure_future(run_roles(roles, stop), loop=loop))
+            # Sockets live here: keep full collections from pausing deliveries.
+            tasks.append(asyncio.ensure_future(collector.keep_collections_short(), loop=loop))
 
         def stop_roles() -> defer.Deferred | None:
             stop.set()
+            for task in tasks[1:]:
+                task.cancel()
             if not tasks:
                 return None
             return defer.Deferred.fromFuture(
@@ -114,7 +125,7 @@ class Command(BaseCommand):
         reactor.addSystemEventTrigger("before", "shutdown", stop_roles)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, request_shutdown)
-        _settle_garbage_collector()
+        collector.settle()
         server = Server(
             application=application,
             endpoints=[f"tcp:port={port}:interface={interface}"],
@@ -181,18 +192,3 @@ async def _run_roles(roles: list[str], stop: asyncio.Event) -> None:
         await stop.wait()
         return
     await asyncio.gather(*(supervise(name) for name in roles))
-
-
-def _settle_garbage_collector() -> None:
-    """Keep garbage collection from pausing deliveries while hundreds of sockets are open.
-
-    With 500 sockets a full collection paused the event loop for 150-350 ms, several times
-    a minute, and those pauses were the slowest deliveries. Everything loaded at start-up
-    (Django, the app, the map) lives as long as the process: frozen, full collections no
-    longer walk it; and they come rarer.
-    """
-    gc.collect()
-    gc.freeze()
-    # Young collections 25× less often: each is still small, and the full ones (whose pause
-    # grows with every open socket) come correspondingly rarer.
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
