@@ -69,20 +69,28 @@ class Run:
         # `conflict` for a line said as its conversation ended (the end crossed the line on
         # its way): the right answer to a race of the bench's own, counted apart.
         self.raced = 0
+        # Such refusals that came before the end itself (acks and errors are never merged,
+        # broadcasts may be): by conversation, raced once its end arrives, else errors.
+        self.doubtful: dict[str, int] = {}
         self.summaries = 0  # frames of far movement (not timed)
         self.asked: dict[tuple[str, str], float] = {}  # (player, frame id) -> send time
         self.acks: list[float] = []  # ms from an input's send to its ack (engine + write)
         self.samples: list[bytes] = []  # one socket's frames, for the deflate estimate
 
-    def observe(self, frame: dict, now: float, me: str | None, talking: bool = False) -> None:
+    def observe(
+        self, frame: dict, now: float, me: str | None, conversation: str | None = None
+    ) -> None:
         if frame.get("type") == "ack" and me is not None:
             sent = self.asked.pop((me, frame.get("id")), None)
             if sent is not None:
                 self.acks.append((now - sent) * 1000)
         if frame.get("type") == "error":
             code, fid = frame.get("code"), str(frame.get("id"))
-            if code == "conflict" and fid.startswith("s") and not talking:
-                self.raced += 1
+            if code == "conflict" and fid.startswith("s"):
+                if conversation is None:
+                    self.raced += 1
+                else:
+                    self.doubtful[conversation] = self.doubtful.get(conversation, 0) + 1
                 return
             self.errors.append(frame.get("code", "?"))
             if os.environ.get("BENCH_DEBUG"):
@@ -144,7 +152,7 @@ async def listen(sock: NetSocket, run: Run, stop: asyncio.Event, sample: bool) -
                 frame,
                 time.monotonic(),
                 getattr(sock, "me", None),
-                talking=getattr(sock, "conversation", None) is not None,
+                getattr(sock, "conversation", None),
             )
             if sample and time.monotonic() >= sample_from:
                 run.samples.append(raw.encode() if isinstance(raw, str) else raw)
@@ -152,6 +160,7 @@ async def listen(sock: NetSocket, run: Run, stop: asyncio.Event, sample: bool) -
                 if event["kind"] == "conversation_ended" and event["conversation"] == getattr(
                     sock, "conversation", None
                 ):
+                    run.raced += run.doubtful.pop(sock.conversation, 0)
                     sock.conversation = None  # back to walking
     except Exception:
         pass
@@ -587,6 +596,7 @@ async def measure(
     ]
     lat = sorted(run.latencies)
     spectators = wire[len(players) :] or wire
+    run.errors += ["conflict"] * sum(run.doubtful.values())  # no end came: a real refusal
     return {
         "clients": clients,
         "players": len(players),
