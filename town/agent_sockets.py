@@ -96,16 +96,25 @@ def check_frame(token_id: int, kind: str, now: float | None = None) -> str | Non
     """Count one frame against the token's shared limits; the refusal message, or None."""
     now = time.time() if now is None else now
     window = settings.TOWN_USER_LIMIT_WINDOW
+    counters = [
+        ratelimit.Counter(
+            f"lim:agent:in:{token_id}",
+            window,
+            settings.TOWN_AGENT_INPUTS,
+            "slow down: too many inputs with this agent token",
+        )
+    ]
+    if kind == "say":
+        counters.append(
+            ratelimit.Counter(
+                f"lim:agent:say:{token_id}",
+                window,
+                settings.TOWN_AGENT_CHAT,
+                "slow down: too many messages with this agent token",
+            )
+        )
     try:
-        if (
-            ratelimit.count_in_window(f"lim:agent:in:{token_id}", window, now)
-            > settings.TOWN_AGENT_INPUTS
-        ):
-            return "slow down: too many inputs with this agent token"
-        if kind == "say" and ratelimit.count_in_window(f"lim:agent:say:{token_id}", window, now) > (
-            settings.TOWN_AGENT_CHAT
-        ):
-            return "slow down: too many messages with this agent token"
+        return ratelimit.first_over(counters, now)
     except Exception as exc:  # as ratelimit.check_user_frame: the buckets still apply
         log.warning("agent token limits not enforced: %s", exc)
     return None

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 
 from town import metrics
 
@@ -102,25 +103,106 @@ def count_in_window(key: str, window: int, now: float) -> int:
         return 1
 
 
+# Counters are taken in order and counting stops at the first over its limit (a refused
+# input does not use up the chat allowance). Over Redis that is one script, one round
+# trip: a line was three counters of up to three round trips each (add, exists, incr), on
+# a thread that waited for the interpreter lock between them while the web process
+# delivered broadcasts (docs/performance.md, "Fourth pass").
+_COUNT = """
+for i = 1, #KEYS do
+    local n = redis.call('INCR', KEYS[i])
+    if n == 1 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 1]) end
+    if n > tonumber(ARGV[2 * i]) then return i end
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One shared limit: at most `limit` counts per `window` seconds."""
+
+    key: str
+    window: int
+    limit: int
+    refusal: str
+    # False: one count for as long as the key lives (the daily cap: its key names the day).
+    rolling: bool = True
+
+    def at(self, now: float) -> float:
+        return now if self.rolling else 0
+
+    def windowed(self, now: float) -> str:
+        return f"{self.key}:{int(self.at(now) // self.window)}"
+
+
+def first_over(counters: list[Counter], now: float) -> str | None:
+    """Count one against each counter in turn; the refusal of the first over its limit."""
+    cache = _cache()
+    client = _redis_client(cache)
+    if client is None:
+        for c in counters:
+            if count_in_window(c.key, c.window, c.at(now)) > c.limit:
+                return c.refusal
+        return None
+    keys = [cache.make_and_validate_key(c.windowed(now)) for c in counters]
+    args = [a for c in counters for a in (c.window + 1, c.limit)]
+    over = client.eval(_COUNT, len(keys), *keys, *args)
+    return counters[over - 1].refusal if over else None
+
+
+def _redis_client(cache):
+    """The redis client behind Django's RedisCache (its writes go to the first server), or
+    None for any other backend."""
+    if not isinstance(cache, RedisCache):
+        return None
+    return cache._cache.get_client(write=True)
+
+
 def check_user_frame(user_id: int, kind: str, now: float | None = None) -> str | None:
     """Count one frame against the user's shared limits; the refusal message, or None."""
     now = time.time() if now is None else now
     window = settings.TOWN_USER_LIMIT_WINDOW
-    try:
-        if count_in_window(f"lim:in:{user_id}", window, now) > settings.TOWN_USER_INPUTS:
-            return "slow down: too many inputs from your account"
-        if kind == "say":
-            if count_in_window(f"lim:say:{user_id}", window, now) > settings.TOWN_USER_CHAT:
-                return "slow down: too many messages from your account"
-            cap = settings.TOWN_USER_CHAT_PER_DAY
+    counters = [
+        Counter(
+            f"lim:in:{user_id}",
+            window,
+            settings.TOWN_USER_INPUTS,
+            "slow down: too many inputs from your account",
+        )
+    ]
+    if kind == "say":
+        counters.append(
+            Counter(
+                f"lim:say:{user_id}",
+                window,
+                settings.TOWN_USER_CHAT,
+                "slow down: too many messages from your account",
+            )
+        )
+        cap = settings.TOWN_USER_CHAT_PER_DAY
+        if cap:
             day = time.strftime("%Y-%m-%d", time.gmtime(now))
-            if cap and count_in_window(f"lim:sayday:{user_id}:{day}", 2 * 86400, 0) > cap:
-                return f"daily message limit reached ({cap} a day); try again tomorrow"
-        if (
-            kind == "invite"
-            and count_in_window(f"lim:inv:{user_id}", window, now) > settings.TOWN_USER_INVITES
-        ):
-            return "slow down: too many invitations from your account"
+            counters.append(
+                Counter(
+                    f"lim:sayday:{user_id}:{day}",
+                    2 * 86400,
+                    cap,
+                    f"daily message limit reached ({cap} a day); try again tomorrow",
+                    rolling=False,
+                )
+            )
+    if kind == "invite":
+        counters.append(
+            Counter(
+                f"lim:inv:{user_id}",
+                window,
+                settings.TOWN_USER_INVITES,
+                "slow down: too many invitations from your account",
+            )
+        )
+    try:
+        return first_over(counters, now)
     except Exception as exc:  # the cache backend raises its own kinds (redis, …)
         _unreachable(exc)
     return None

@@ -197,3 +197,50 @@ async def test_daily_chat_cap_holds_across_sockets_and_bounds_resident_replies(t
     assert theirs <= mine + 1  # a reply per line, and perhaps a greeting
     for sock in socks:
         await sock.close()
+
+
+def test_shared_limits_count_the_same_over_redis_in_one_round_trip(redis_url, settings):
+    """The same refusals from the one-process cache and from Redis; over Redis one script per
+    frame, and a frame refused on the input limit leaves the chat allowance alone."""
+    from django.core.cache.backends.redis import RedisCache
+
+    from town.cache import TownLocMemCache
+
+    settings.TOWN_USER_INPUTS = 4
+    settings.TOWN_USER_CHAT = 2
+    settings.TOWN_USER_CHAT_PER_DAY = 3
+    settings.TOWN_USER_LIMIT_WINDOW = 60
+    frames = ["say", "say", "say", "move", "say", "invite"]
+    now = 1_800_000_000.0
+    redis = RedisCache(redis_url, {})
+    answers = {}
+    for name, cache in (("local", TownLocMemCache("limits-test", {})), ("redis", redis)):
+        original = ratelimit._cache
+        ratelimit._cache = lambda cache=cache: cache
+        try:
+            client = ratelimit._redis_client(cache)
+            before = client.info("commandstats") if client else {}
+            answers[name] = [ratelimit.check_user_frame(9, kind, now) for kind in frames]
+            after = client.info("commandstats") if client else {}
+        finally:
+            ratelimit._cache = original
+        if client:
+            calls = {k: after[k]["calls"] - before.get(k, {"calls": 0})["calls"] for k in after}
+            assert calls.get("cmdstat_eval") == len(frames)  # one round trip a frame
+            assert not calls.get("cmdstat_exists") and not calls.get("cmdstat_set")
+            say_key = redis.make_and_validate_key(f"lim:say:9:{int(now // 60)}")
+            assert 0 < client.ttl(say_key) <= 61
+    assert answers["local"] == answers["redis"]
+    assert answers["redis"] == [
+        None,
+        None,
+        "slow down: too many messages from your account",
+        None,
+        "slow down: too many inputs from your account",
+        "slow down: too many inputs from your account",
+    ]
+    # Counting stops at the first limit passed: the third line (over the chat limit) never
+    # reached the daily cap, and the fifth (over the input limit) neither chat counter.
+    client = ratelimit._redis_client(redis)
+    assert int(client.get(redis.make_and_validate_key("lim:sayday:9:2027-01-15:0"))) == 2
+    assert int(client.get(redis.make_and_validate_key(f"lim:say:9:{int(now // 60)}"))) == 3
