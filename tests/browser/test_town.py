@@ -367,7 +367,9 @@ def test_second_context_sees_movement_and_messages_and_html_stays_text(alice, bo
     bob.get_by_test_id("chat-input").fill(REPLY_HTML)
     bob.get_by_test_id("chat-input").press("Enter")
     expect(alice.locator("[data-testid=chat-messages] .msg__text").last).to_have_text(REPLY_HTML)
-    expect(alice.locator("[data-testid=chat-messages] .msg__author").last).to_have_text(NAME_HTML)
+    # Bob's line, by name (a resident nearby may have joined and spoken since).
+    reply = alice.locator("[data-testid=chat-messages] .msg", has_text=REPLY_HTML).last
+    expect(reply.locator(".msg__author")).to_have_text(NAME_HTML)
 
     # The card shows the name as text too.
     alice.locator(f'[data-testid=player-item][data-player-id="{b_id}"]').click()
