@@ -26,6 +26,7 @@ import websockets
 
 MEET_DISTANCE = 4  # tiles: close enough to greet someone
 LOOK_EVERY = 2.0  # seconds between looks around
+ASK_AGAIN_AFTER = 15.0  # seconds before inviting again someone who could not talk yet
 
 
 class Bot:
@@ -43,6 +44,7 @@ class Bot:
         self.conversations: dict[str, dict] = {}
         self.greeted: set[str] = set()
         self.asked: set[str] = set()  # people invited already (once each)
+        self.inviting: dict[str, str] = {}  # invite's id -> whom, until the town answers
         self.clock = (0, time.monotonic())  # (world ms, when we heard it)
         self.joined = asyncio.Event()
 
@@ -88,7 +90,7 @@ class Bot:
             if math.dist(here, self.tile(p)) <= MEET_DISTANCE:
                 self.asked.add(pid)
                 self.say(f"inviting {p['name']}")
-                await self.send("invite", to=pid)
+                self.inviting[await self.send("invite", to=pid)] = pid
                 return
 
     def in_conversation(self) -> bool:
@@ -120,6 +122,8 @@ class Bot:
         async for text in self.ws:
             frame = json.loads(text)
             kind = frame.get("type")
+            if kind == "ack":
+                self.inviting.pop(frame.get("id"), None)
             if kind == "hello":
                 self.say(f"hello: {frame['you']}")
                 self.me = frame["you"].get("player")
@@ -138,6 +142,9 @@ class Bot:
                 self.joined.set()
             elif kind == "error":
                 self.say(f"refused: {frame.get('code')}: {frame.get('message')}")
+                whom = self.inviting.pop(frame.get("id"), None)
+                if whom is not None:  # busy, or we talked a moment ago: ask again later
+                    asyncio.get_running_loop().call_later(ASK_AGAIN_AFTER, self.asked.discard, whom)
             elif kind == "events":
                 for event in frame["events"]:
                     await self.on_event(event)
