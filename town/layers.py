@@ -21,6 +21,8 @@ from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
 
+log = logging.getLogger(__name__)
+
 SWEEP_EVERY = 1.0  # seconds between sweeps for expired messages and group memberships
 
 
@@ -177,9 +179,7 @@ class TownRedisChannelLayer(RedisChannelLayer):
                 int(self.expiry),
             )
             if over:
-                logging.getLogger(__name__).info(
-                    "%s of %s channels over capacity in group %s", over, len(channels), group
-                )
+                log.info("%s of %s channels over capacity in group %s", over, len(channels), group)
 
     async def receive(self, channel: str) -> dict:
         if "!" not in channel:
@@ -212,9 +212,11 @@ class TownRedisChannelLayer(RedisChannelLayer):
 
     def _reader(self, local: str) -> _Reader:
         loop = asyncio.get_running_loop()
-        for key in [k for k in self._readers if k[0].is_closed()]:
-            del self._readers[key]
-        reader = self._readers.setdefault((loop, local), _Reader())
+        reader = self._readers.get((loop, local))
+        if reader is None:  # a new event loop (tests run several): forget closed ones
+            for key in [k for k in self._readers if k[0].is_closed()]:
+                del self._readers[key]
+            reader = self._readers[(loop, local)] = _Reader()
         if reader.task is None or reader.task.done():
             reader.task = loop.create_task(self._read(local, reader))
         return reader

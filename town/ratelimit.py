@@ -90,16 +90,14 @@ def client_ip(scope: dict) -> str:
     return peer
 
 
-def count_in_window(key: str, window: int, now: float) -> int:
-    """Add one to the counter of this window and return it."""
-    cache = _cache()
-    key = f"{key}:{int(now // window)}"
-    if cache.add(key, 1, window + 1):
+def _count(cache, key: str, ttl: int) -> int:
+    """Add one to a counter that lives `ttl` seconds from its first count; its new value."""
+    if cache.add(key, 1, ttl):
         return 1
     try:
         return cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.add(key, 1, window + 1)
+        cache.add(key, 1, ttl)
         return 1
 
 
@@ -129,11 +127,13 @@ class Counter:
     # False: one count for as long as the key lives (the daily cap: its key names the day).
     rolling: bool = True
 
-    def at(self, now: float) -> float:
-        return now if self.rolling else 0
+    @property
+    def ttl(self) -> int:
+        return self.window + 1
 
     def windowed(self, now: float) -> str:
-        return f"{self.key}:{int(self.at(now) // self.window)}"
+        """The key of the window `now` falls in."""
+        return f"{self.key}:{int(now // self.window) if self.rolling else 0}"
 
 
 def first_over(counters: list[Counter], now: float) -> str | None:
@@ -142,11 +142,11 @@ def first_over(counters: list[Counter], now: float) -> str | None:
     client = _redis_client(cache)
     if client is None:
         for c in counters:
-            if count_in_window(c.key, c.window, c.at(now)) > c.limit:
+            if _count(cache, c.windowed(now), c.ttl) > c.limit:
                 return c.refusal
         return None
     keys = [cache.make_and_validate_key(c.windowed(now)) for c in counters]
-    args = [a for c in counters for a in (c.window + 1, c.limit)]
+    args = [a for c in counters for a in (c.ttl, c.limit)]
     over = client.eval(_COUNT, len(keys), *keys, *args)
     return counters[over - 1].refusal if over else None
 
